@@ -1,0 +1,26 @@
+/*
+ * eosight/eosight.h - the umbrella header: include this to use the library.
+ *
+ * eosight is a C11 library for deep learning on satellite and aerial imagery. Subsystem
+ * headers (all under include/eosight/):
+ *   status.h  status codes         alloc.h  allocation wrapper, counters, fault injection
+ *   log.h     log callback          tensor.h element types, the plain tensor descriptor
+ *   model.h   contexts, ONNX models, inference sessions
+ *   npy.h     NumPy .npy read/write
+ */
+#ifndef EOSIGHT_EOSIGHT_H
+#define EOSIGHT_EOSIGHT_H
+
+#define EOS_VERSION_MAJOR 0
+#define EOS_VERSION_MINOR 1
+#define EOS_VERSION_PATCH 0
+#define EOS_VERSION_STRING "0.1.0"
+
+#include "eosight/alloc.h"
+#include "eosight/log.h"
+#include "eosight/model.h"
+#include "eosight/npy.h"
+#include "eosight/status.h"
+#include "eosight/tensor.h"
+
+#endif /* EOSIGHT_EOSIGHT_H */

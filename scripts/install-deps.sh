@@ -1,0 +1,22 @@
+#!/bin/bash
+# Install the Debian 12 packages eosight needs to build, test and benchmark, when missing.
+#   scripts/install-deps.sh [--bench]     (--bench adds python3-torch for golden/bench generators)
+# Uses apt-get directly as root, through sudo otherwise. Prints nothing when all is present.
+set -euo pipefail
+pkgs=(cmake make gcc g++ pkg-config libdnnl-dev)
+[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-torchvision python3-numpy nodejs)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs may come from elsewhere (a node already on PATH counts)
+if [[ " ${missing[*]:-} " == *" nodejs "* ]] && command -v node >/dev/null; then
+  missing=("${missing[@]/nodejs}")
+fi
+missing=($(printf '%s\n' "${missing[@]:-}" | grep -v '^$' || true))
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq >&2 || true
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
