@@ -48,7 +48,11 @@ typedef struct eos_attr {
     int64_t       i;        /* INT */
     float         f;        /* FLOAT */
     const char   *s;        /* STRING (NUL-terminated; may contain no NUL inside) */
-    int           tensor;   /* TENSOR: value id */
+    int           tensor;   /* TENSOR: value id of a constant value holding it (-1 if none) */
+    eos_dtype     t_dtype;  /* TENSOR: element type, rank, dims and data (owned by the graph) */
+    int           t_ndim;
+    int64_t       t_dims[EOS_MAX_DIMS];
+    const void   *t_data;
     int64_t       n;        /* element count for FLOATS / INTS / STRINGS */
     const float  *floats;
     const int64_t *ints;
@@ -105,6 +109,8 @@ typedef struct eos_node {
     int         n_attrs;
     eos_attr   *attrs;
     eos_fusion  fuse;        /* act NONE, sum_in -1 unless fused */
+    int         opset;       /* opset version of the node's domain (semantics of Softmax, Split,
+                                Squeeze, Clip, Pad, Resize... differ across versions) */
 } eos_node;
 
 /* ------------------------------------------------------------------ graph */
