@@ -198,7 +198,7 @@ eos_status eos_npy_write(const char *path, const eos_tensor *t, char *errbuf, si
         if (k_descr[i].t == t->dtype) descr = k_descr[i].descr;
     if (!descr) return fail(errbuf, errbuf_size, EOS_UNSUPPORTED, "npy: cannot store %s", eos_dtype_name(t->dtype));
     if (t->ndim < 0 || t->ndim > EOS_MAX_DIMS) return fail(errbuf, errbuf_size, EOS_INVALID_ARG, "npy: bad rank");
-    char shape[EOS_MAX_DIMS * 24 + 8];
+    char shape[EOS_MAX_DIMS * 24 + 8] = "";
     size_t o = 0;
     for (int i = 0; i < t->ndim; i++)
         o += (size_t)snprintf(shape + o, sizeof shape - o, "%lld,%s", (long long)t->dims[i],
