@@ -230,6 +230,17 @@ static bool same_shape(const eos_value *a, const eos_value *b) {
     return true;
 }
 
+/* Point node n's first output at value v. The out array may be shared with the model's graph
+ * (plans copy nodes shallowly), so it is replaced, never written in place. */
+static eos_status set_out0(eos_graph *g, eos_node *n, int v, eos_err *err) {
+    int *out = eos_arena_alloc(&g->arena, (size_t)n->n_out * sizeof(int));
+    if (!out) return eos_err_set(err, EOS_NOMEM, "out of memory fusing");
+    memcpy(out, n->out, (size_t)n->n_out * sizeof(int));
+    out[0] = v;
+    n->out = out;
+    return EOS_OK;
+}
+
 /* Conv + Add(other) where other has the output's shape and is ready before the conv. */
 static eos_status try_fuse_sum(eos_graph *g, readers *r, int ci, eos_err *err) {
     eos_node *c = &g->nodes[ci];
@@ -250,27 +261,28 @@ static eos_status try_fuse_sum(eos_graph *g, readers *r, int ci, eos_err *err) {
     c->in = in;
     c->n_in = n_in;
     c->fuse.sum_in = n_in - 1;
-    c->out[0] = a->out[0];
+    EOS_TRY(set_out0(g, c, a->out[0], err));
     g->values[a->out[0]].producer = ci;
     r->reader[other] = ci; /* the add's read of `other` moves to the conv */
     a->op = EOS_OP_UNKNOWN;
     return EOS_OK;
 }
 
-static void try_fuse_act(eos_graph *g, readers *r, int ci) {
+static eos_status try_fuse_act(eos_graph *g, readers *r, int ci, eos_err *err) {
     eos_node *c = &g->nodes[ci];
-    if (c->fuse.act != EOS_ACT_NONE) return;
+    if (c->fuse.act != EOS_ACT_NONE) return EOS_OK;
     int ai = sole_reader(g, r, c->out[0]);
-    if (ai < 0) return;
+    if (ai < 0) return EOS_OK;
     eos_node *a = &g->nodes[ai];
-    if (a->in[0] != c->out[0]) return;
+    if (a->in[0] != c->out[0]) return EOS_OK;
     eos_fusion f = c->fuse;
-    if (!as_activation(g, a, &f)) return;
-    if (g->values[a->out[0]].dtype != EOS_DTYPE_F32) return;
+    if (!as_activation(g, a, &f)) return EOS_OK;
+    if (g->values[a->out[0]].dtype != EOS_DTYPE_F32) return EOS_OK;
     c->fuse = f;
-    c->out[0] = a->out[0];
+    EOS_TRY(set_out0(g, c, a->out[0], err));
     g->values[a->out[0]].producer = ci;
     a->op = EOS_OP_UNKNOWN;
+    return EOS_OK;
 }
 
 eos_status eos_graph_fuse(eos_graph *g, eos_err *err) {
@@ -288,7 +300,7 @@ eos_status eos_graph_fuse(eos_graph *g, eos_err *err) {
         if (!conv && !other) continue;
         if (c->n_out != 1 || g->values[c->out[0]].dtype != EOS_DTYPE_F32) continue;
         if (conv) st = try_fuse_sum(g, &r, i, err);
-        if (st == EOS_OK) try_fuse_act(g, &r, i);
+        if (st == EOS_OK) st = try_fuse_act(g, &r, i, err);
     }
     readers_free(&r);
     compact(g);

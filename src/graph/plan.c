@@ -168,7 +168,10 @@ eos_status eos_plan_add_ref_step(eos_plan *p, int node, eos_err *err) {
     if (n->fuse.sum_in >= 0 && n->fuse.sum_in < n->n_in) {
         int rv = n->in[n->fuse.sum_in];
         int rb = r->in_buf[n->fuse.sum_in];
-        if (rv >= 0 && eos_plan_value_dies_at(p, rv, node) &&
+        bool read_elsewhere = false; /* y = conv(x) + x: x is still read while y is written */
+        for (int i = 0; i < n->n_in; i++)
+            if (i != n->fuse.sum_in && n->in[i] == rv) read_elsewhere = true;
+        if (rv >= 0 && !read_elsewhere && eos_plan_value_dies_at(p, rv, node) &&
             p->bufs[rb].nbytes == p->bufs[r->out_buf[0]].nbytes)
             eos_plan_alias(p, rb, r->out_buf[0]);
     }
