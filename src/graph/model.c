@@ -316,6 +316,11 @@ eos_status eos_session_run(eos_session *s, const eos_tensor *inputs, int n_input
         eos_err_set(&err, EOS_INVALID_ARG, "no inputs given");
         return session_fail(s, &err);
     }
+    if (n_inputs != s->model->g.n_inputs) {
+        eos_err_set(&err, EOS_INVALID_ARG, "the model has %d input%s, %d given", s->model->g.n_inputs,
+                    s->model->g.n_inputs == 1 ? "" : "s", n_inputs);
+        return session_fail(s, &err);
+    }
     for (int i = 0; i < n_inputs; i++)
         if (inputs[i].ndim < 0 || inputs[i].ndim > EOS_MAX_DIMS) {
             eos_err_set(&err, EOS_SHAPE, "input %d: rank %d is outside 0..%d", i, inputs[i].ndim, EOS_MAX_DIMS);

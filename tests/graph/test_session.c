@@ -111,7 +111,8 @@ static void test_replan_on_batch_change(void) {
     EXPECT_STATUS(eos_session_run(s, &bad, 1), EOS_SHAPE);
     EXPECT_TRUE(strlen(eos_session_errmsg(s)) > 0);
     EXPECT_OK(eos_session_run(s, &x1, 1));
-    EXPECT_STATUS(eos_session_run(s, &x1, 2), EOS_INVALID_ARG);
+    eos_tensor two[2] = { x1, x1 };
+    EXPECT_STATUS(eos_session_run(s, two, 2), EOS_INVALID_ARG);
     eos_free(full);
     eos_free(x.data);
     eos_session_free(s);
