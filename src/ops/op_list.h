@@ -55,7 +55,7 @@
     X(EXP,                "Exp",                1, 1, 1, 1)     \
     X(NEG,                "Neg",                1, 1, 1, 1)     \
     X(RESIZE,             "Resize",             1, 4, 1, 1)     \
-    X(UPSAMPLE,           "Upsample",           2, 2, 1, 1)     \
+    X(UPSAMPLE,           "Upsample",           1, 2, 1, 1)     \
     X(PAD,                "Pad",                1, 4, 1, 1)     \
     X(REDUCE_MEAN,        "ReduceMean",         1, 2, 1, 1)     \
     X(REDUCE_SUM,         "ReduceSum",          1, 2, 1, 1)     \
