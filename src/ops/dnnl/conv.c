@@ -20,6 +20,7 @@
 #include "eosight/alloc.h"
 #include "ops/dnnl/dn.h"
 #include "ops/ops.h"
+#include "ops/x86/smallconv.h"
 
 /* Input index of the bias: input 2 unless omitted or taken by the fused residual. */
 static int bias_input(const eos_node *n) {
@@ -307,6 +308,59 @@ static eos_status conv_pick_pd(eos_plan *p, dn_ctx *c, int node, const eos_conv_
     return st;
 }
 
+/* ------------------------------------------------------------------ weight-bound small layers */
+
+typedef struct small_step {
+    eos_smallconv *k;
+    int            x_buf, y_buf, scratch_buf;
+    bool           with_sum;
+} small_step;
+
+static void small_step_free(void *st) {
+    small_step *s = st;
+    if (!s) return;
+    eos_smallconv_free(s->k);
+    eos_free(s);
+}
+
+static eos_status small_step_exec(eos_plan *p, const eos_step *st, eos_err *err) {
+    const small_step *s = st->state;
+    eos_smallconv_run(s->k, p->bufs[s->x_buf].ptr, p->bufs[s->y_buf].ptr, s->with_sum,
+                      p->bufs[s->scratch_buf].ptr, p->n_threads);
+    return EOS_OK;
+}
+
+/* Few output pixels, many channels: the layer waits for its weights, and our streaming kernel
+ * (src/ops/x86) reads them faster than oneDNN's. Activations stay in nChw16c. */
+static eos_status lower_small(eos_plan *p, dn_ctx *c, int node, const eos_conv_params *cp,
+                              bool *done, eos_err *err) {
+    const eos_node *n = &p->g.nodes[node];
+    int b = bias_input(n);
+    dnnl_memory_desc_t xmd, ymd;
+    if (!blocked16_md(&p->g.values[n->in[0]], &xmd) || !blocked16_md(&p->g.values[n->out[0]], &ymd))
+        return EOS_OK;
+    small_step *s = eos_calloc(1, sizeof *s);
+    if (!s) return eos_err_set(err, EOS_NOMEM, "out of memory");
+    eos_status st = eos_smallconv_create(cp, p->g.values[n->in[1]].data,
+                                         b >= 0 ? p->g.values[b].data : NULL, &n->fuse, &s->k, err);
+    if (st == EOS_OK) st = dn_value_get(p, c, n->in[0], &xmd, &s->x_buf, err);
+    if (st == EOS_OK) st = dn_dst_with_sum(p, c, node, &ymd, &s->y_buf, err);
+    if (st == EOS_OK) {
+        s->scratch_buf = eos_plan_new_buf(p, eos_smallconv_scratch_bytes(s->k), 0);
+        if (s->scratch_buf < 0) st = eos_err_set(err, EOS_NOMEM, "out of memory");
+    }
+    if (st != EOS_OK) {
+        small_step_free(s);
+        return st;
+    }
+    s->with_sum = n->fuse.sum_in >= 0;
+    int bufs[3] = { s->x_buf, s->y_buf, s->scratch_buf };
+    st = eos_plan_add_step(p, small_step_exec, s, small_step_free, node, bufs, 3, "Conv(x86)");
+    if (st) return eos_err_set(err, st, "out of memory");
+    *done = true;
+    return EOS_OK;
+}
+
 eos_status dn_lower_conv(eos_plan *p, dn_ctx *c, int node, bool *done, eos_err *err) {
     const eos_node *n = &p->g.nodes[node];
     bool tr = n->op == EOS_OP_CONV_TRANSPOSE;
@@ -317,6 +371,11 @@ eos_status dn_lower_conv(eos_plan *p, dn_ctx *c, int node, bool *done, eos_err *
     eos_conv_params cp;
     EOS_TRY(eos_conv_params_get(n, xv->ndim, xv->dims, wv->ndim, wv->dims, tr, &cp, err));
     if (b >= 0 && eos_value_numel(&p->g.values[b]) != cp.c_out) return EOS_OK;
+    if (c->conv_mode == DN_CONV_AUTO && dn_is_f32(p, x) && dn_is_f32(p, w) &&
+        eos_smallconv_applicable(&cp, &n->fuse)) {
+        EOS_TRY(lower_small(p, c, node, &cp, done, err));
+        if (*done) return EOS_OK;
+    }
     dnnl_memory_desc_t wei_any, wei_have, bias_md;
     conv_weight_mds(&cp, &wei_any, &wei_have);
     if (b >= 0) dn_plain_md_dims(&bias_md, 1, &cp.c_out);
