@@ -134,6 +134,11 @@ int eos_model_n_nodes(const eos_model *m);
 typedef struct eos_session_params {
     int              n_threads;   /* <= 0: number of online CPUs */
     eos_backend_kind backend;     /* AUTO: the context's choice */
+    /* Memory guard against hostile or mistaken shapes, in bytes; 0 = the default of 16 GiB.
+     * Planning fails with EOS_LIMIT (and a message naming the node) instead of allocating when
+     * the activation arena, any single tensor, or all constants folded at plan time together
+     * would exceed it. */
+    size_t           max_arena_bytes;
 } eos_session_params;
 
 eos_session_params eos_session_default_params(void);
@@ -149,7 +154,8 @@ void eos_session_free(eos_session *s);
 /* Run the model on n_inputs tensors given in graph-input order. Inputs of another element type
  * than declared are converted; shapes must match the declared dims where those are fixed.
  * Errors: EOS_SHAPE / EOS_TYPE / EOS_INVALID_ARG with a message (eos_session_errmsg);
- * EOS_NOMEM; EOS_BACKEND when a kernel fails. The session stays usable after an error. */
+ * EOS_LIMIT when the plan would exceed max_arena_bytes; EOS_NOMEM; EOS_BACKEND when a kernel
+ * fails. The session stays usable after an error. */
 eos_status eos_session_run(eos_session *s, const eos_tensor *inputs, int n_inputs);
 
 /* The i-th output of the last successful run. The tensor's data is borrowed from the session

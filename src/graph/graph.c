@@ -246,7 +246,7 @@ eos_status eos_graph_toposort(eos_graph *g, eos_err *err) {
         goto done;
     }
     for (int i = 0; i < nn; i++) sorted[i] = g->nodes[order[i]];
-    memcpy(g->nodes, sorted, (size_t)nn * sizeof(eos_node));
+    if (nn) memcpy(g->nodes, sorted, (size_t)nn * sizeof(eos_node));   /* nodes NULL when nn 0 */
     for (int i = 0; i < nn; i++)
         for (int j = 0; j < g->nodes[i].n_out; j++)
             if (g->nodes[i].out[j] >= 0) g->values[g->nodes[i].out[j]].producer = i;

@@ -329,8 +329,9 @@ eos_status eos_session_run(eos_session *s, const eos_tensor *inputs, int n_input
     if (!plan_matches(s->plan, inputs, n_inputs)) {
         eos_plan_free(s->plan);
         s->plan = NULL;
-        eos_status st = eos_plan_create(&s->model->g, inputs, n_inputs, backend_impl(s->backend),
-                                        s->params.n_threads, &s->plan, &err);
+        eos_status st = eos_plan_create_limited(&s->model->g, inputs, n_inputs,
+                                                backend_impl(s->backend), s->params.n_threads,
+                                                s->params.max_arena_bytes, &s->plan, &err);
         if (st) return session_fail(s, &err);
     }
     eos_status st = eos_plan_run(s->plan, inputs, n_inputs, &err);

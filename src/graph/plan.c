@@ -6,6 +6,7 @@
  */
 #include "graph/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,14 @@ static void ref_step_free(void *st) {
     eos_free(r);
 }
 
+/* Prefix err's message with the node, unless the op already named it (ops' errors do). */
+static eos_status node_prefix(eos_err *err, const eos_node *n) {
+    char tag[160];
+    snprintf(tag, sizeof tag, "node '%s' (", n->name);
+    if (!strncmp(err->msg, tag, strlen(tag))) return err->status;
+    return eos_err_prefix(err, "node '%s' (%s): ", n->name, n->op_type);
+}
+
 static eos_status ref_step_exec(eos_plan *p, const eos_step *s, eos_err *err) {
     ref_step *r = s->state;
     const eos_node *n = &p->g.nodes[r->node];
@@ -135,7 +144,7 @@ static eos_status ref_step_exec(eos_plan *p, const eos_step *s, eos_err *err) {
         r->in[i].data = r->in_buf[i] >= 0 ? p->bufs[r->in_buf[i]].ptr : NULL;
     for (int i = 0; i < n->n_out; i++) r->out[i].data = p->bufs[r->out_buf[i]].ptr;
     eos_status st = eos_op_ref(n, r->in, r->out, err);
-    if (st != EOS_OK) return eos_err_prefix(err, "node '%s' (%s): ", n->name, n->op_type);
+    if (st != EOS_OK) return node_prefix(err, n);
     return EOS_OK;
 }
 
@@ -203,6 +212,27 @@ const eos_backend_impl *eos_backend_dnnl(void) { return NULL; }
 
 /* ------------------------------------------------------------------ infer and fold */
 
+/* EOS_LIMIT unless value v fits the plan's byte limit. Zero dims count as 1 here, so that a
+ * zero-size tensor with absurd other dims (0 x 1e15) is refused too: later shape arithmetic on
+ * its dims could otherwise overflow. `where` prefixes the message ("node 'c' (Conv): "). */
+static eos_status check_value_size(const eos_plan *p, const eos_value *v, const char *where,
+                                   eos_err *err) {
+    size_t es = eos_dtype_size(v->dtype);
+    uint64_t limit = (uint64_t)p->max_bytes / (es ? es : 1), prod = 1;
+    bool ok = v->ndim >= 0 && v->ndim <= EOS_MAX_DIMS;
+    for (int d = 0; ok && d < v->ndim; d++) {
+        uint64_t k = v->dims[d] > 0 ? (uint64_t)v->dims[d] : 1;
+        if (v->dims[d] < 0 || prod > limit / k) ok = false;
+        else prod *= k;
+    }
+    if (ok) return EOS_OK;
+    char shape[128];
+    eos_shape_str(v->ndim < 0 ? 0 : v->ndim, v->dims, shape, sizeof shape);
+    return eos_err_set(err, EOS_LIMIT, "%s'%s' (%s %s) exceeds the plan's limit of %zu bytes",
+                       where, v->name ? v->name : "", eos_dtype_name(v->dtype), shape,
+                       p->max_bytes);
+}
+
 static eos_status fold_shape(eos_plan *p, const eos_node *n, eos_err *err) {
     const eos_value *x = &p->g.values[n->in[0]];
     int64_t r = x->ndim, start = eos_attr_int(n, "start", 0), end = eos_attr_int(n, "end", r);
@@ -240,6 +270,11 @@ static eos_status fold_node(eos_plan *p, const eos_node *n, eos_err *err) {
         eos_tensor t = eos_value_tensor(o);
         size_t nb = eos_tensor_nbytes(&t);
         if (eos_tensor_numel(&t) < 0 || nb > FOLD_MAX_BYTES) return EOS_UNSUPPORTED;
+        if (nb > p->max_bytes - p->folded_bytes)
+            return eos_err_set(err, EOS_LIMIT, "node '%s' (%s): constants folded at plan time "
+                               "would exceed the plan's limit of %zu bytes", n->name, n->op_type,
+                               p->max_bytes);
+        p->folded_bytes += nb;
         /* zero bytes: keep a 1-byte allocation so data != NULL marks it constant */
         if (eos_graph_set_const(&p->g, n->out[i], NULL, 0)) return eos_err_set(err, EOS_NOMEM, "out of memory");
         if (nb) {
@@ -267,8 +302,11 @@ static eos_status infer_all(eos_plan *p, eos_err *err) {
         for (int j = 0; j < n->n_in; j++) in_p[j] = n->in[j] >= 0 ? &g->values[n->in[j]] : NULL;
         for (int j = 0; j < n->n_out; j++) out_p[j] = &g->values[n->out[j]];
         eos_status st = eos_op_infer(n, in_p, out_p, err);
-        if (st) return eos_err_prefix(err, "node '%s' (%s): ", n->name, n->op_type);
+        if (st) return node_prefix(err, n);
         for (int j = 0; j < n->n_out; j++) {
+            char where[EOS_ERR_MSG_MAX / 2];
+            snprintf(where, sizeof where, "node '%.100s' (%.40s): output ", n->name, n->op_type);
+            EOS_TRY(check_value_size(p, out_p[j], where, err));
             if (eos_value_numel(out_p[j]) < 0)
                 return eos_err_set(err, EOS_INTERNAL, "node '%s' (%s): output '%s' has no concrete shape",
                                    n->name, n->op_type, out_p[j]->name);
@@ -342,7 +380,7 @@ static eos_status plan_memory(eos_plan *p, eos_err *err) {
         if (B->last < -1) continue; /* never used */
         if (B->first == INT32_MAX) B->first = B->last;
         sp[n].root = b;
-        sp[n].size = (B->nbytes + 63) & ~(size_t)63;
+        sp[n].size = B->nbytes > p->max_bytes ? SIZE_MAX : (B->nbytes + 63) & ~(size_t)63;
         if (!sp[n].size) sp[n].size = 64;
         sp[n].first = B->first;
         sp[n].last = B->last;
@@ -350,7 +388,11 @@ static eos_status plan_memory(eos_plan *p, eos_err *err) {
     }
     qsort(sp, (size_t)n, sizeof *sp, cmp_span_size);
     int64_t total = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && (uint64_t)total <= p->max_bytes; i++) {
+        if (sp[i].size > p->max_bytes) {        /* one buffer alone is over the limit */
+            total = INT64_MAX;
+            break;
+        }
         /* offsets of already placed spans that overlap in time, sorted: first fit in the gaps */
         int m = 0;
         for (int j = 0; j < i; j++)
@@ -371,6 +413,9 @@ static eos_status plan_memory(eos_plan *p, eos_err *err) {
     for (int i = 0; i < n; i++) p->bufs[sp[i].root].offset = sp[i].off;
     eos_free(sp);
     eos_free(occ);
+    if ((uint64_t)total > p->max_bytes)
+        return eos_err_set(err, EOS_LIMIT, "the plan needs more than %zu bytes of activations "
+                           "(its limit)", p->max_bytes);
     p->mem_bytes = (size_t)total;
     p->mem = total ? eos_malloc((size_t)total) : NULL;
     if (total && !p->mem)
@@ -394,7 +439,7 @@ static eos_status copy_graph(eos_plan *p, const eos_graph *mg, eos_err *err) {
     g->nodes = eos_malloc(((size_t)mg->n_nodes + 1) * sizeof(eos_node));
     if (!g->values || !g->nodes) return eos_err_set(err, EOS_NOMEM, "out of memory copying the graph");
     memcpy(g->values, mg->values, (size_t)mg->n_values * sizeof(eos_value));
-    memcpy(g->nodes, mg->nodes, (size_t)mg->n_nodes * sizeof(eos_node));
+    if (mg->n_nodes) memcpy(g->nodes, mg->nodes, (size_t)mg->n_nodes * sizeof(eos_node));
     g->n_values = g->cap_values = mg->n_values;
     g->n_nodes = g->cap_nodes = mg->n_nodes;
     for (int v = 0; v < g->n_values; v++) g->values[v].data_owned = false;
@@ -429,6 +474,7 @@ static eos_status set_input_shapes(eos_plan *p, const eos_tensor *inputs, int n_
         if (v->dtype == EOS_DTYPE_UNDEFINED) v->dtype = t->dtype;
         v->ndim = t->ndim;
         memcpy(v->dims, t->dims, sizeof v->dims);
+        EOS_TRY(check_value_size(p, v, "input ", err));
     }
     return EOS_OK;
 }
@@ -485,6 +531,12 @@ static eos_status plan_build(eos_plan *p, const eos_graph *mg, const eos_tensor 
 eos_status eos_plan_create(const eos_graph *model_g, const eos_tensor *inputs, int n_inputs,
                            const eos_backend_impl *be, int n_threads, eos_plan **out,
                            eos_err *err) {
+    return eos_plan_create_limited(model_g, inputs, n_inputs, be, n_threads, 0, out, err);
+}
+
+eos_status eos_plan_create_limited(const eos_graph *model_g, const eos_tensor *inputs,
+                                   int n_inputs, const eos_backend_impl *be, int n_threads,
+                                   size_t max_bytes, eos_plan **out, eos_err *err) {
     *out = NULL;
     if (!be) return eos_err_set(err, EOS_INVALID_ARG, "no back-end");
     eos_plan *p = eos_calloc(1, sizeof *p);
@@ -493,6 +545,8 @@ eos_status eos_plan_create(const eos_graph *model_g, const eos_tensor *inputs, i
     eos_graph_init(&p->g);
     p->be = be;
     p->n_threads = n_threads > 0 ? n_threads : 1;
+    p->max_bytes = max_bytes ? max_bytes : EOS_PLAN_MAX_BYTES_DEFAULT;
+    if (p->max_bytes > (size_t)INT64_MAX / 4) p->max_bytes = (size_t)INT64_MAX / 4;
     eos_status st = plan_build(p, model_g, inputs, n_inputs, err);
     if (st) {
         eos_plan_free(p);

@@ -104,6 +104,9 @@ struct eos_plan {
     size_t                  mem_bytes;
     int                    *last_use;    /* [g.n_values]: last node index reading the value, or
                                             g.n_nodes for graph outputs, -1 if unused */
+    size_t                  max_bytes;   /* limit on the arena, any one tensor, and all folded
+                                            constants together (EOS_LIMIT beyond) */
+    size_t                  folded_bytes;/* constant data created by plan-time folding */
 };
 
 /* ------------------------------------------------------------------ for back-ends */
@@ -130,11 +133,21 @@ static inline void *eos_plan_buf_ptr(const eos_plan *p, int b) { return p->bufs[
 
 /* ------------------------------------------------------------------ for sessions */
 
+/* Default memory limit of a plan (eos_session_params.max_arena_bytes == 0): 16 GiB. */
+#define EOS_PLAN_MAX_BYTES_DEFAULT ((size_t)16 << 30)
+
 /* Plan graph `model_g` for the given input shapes (one per graph input, in order) on back-end
- * be with n_threads. On success *out is a ready plan; free with eos_plan_free. */
+ * be with n_threads. On success *out is a ready plan; free with eos_plan_free. The plan's memory
+ * limit is EOS_PLAN_MAX_BYTES_DEFAULT. */
 eos_status eos_plan_create(const eos_graph *model_g, const eos_tensor *inputs, int n_inputs,
                            const eos_backend_impl *be, int n_threads, eos_plan **out,
                            eos_err *err);
+/* Same with a memory limit in bytes (0: the default): a graph whose activation arena, any
+ * single tensor, or plan-time folded constants (together) would need more fails with EOS_LIMIT
+ * and a message naming the node, before anything that size is allocated. */
+eos_status eos_plan_create_limited(const eos_graph *model_g, const eos_tensor *inputs,
+                                   int n_inputs, const eos_backend_impl *be, int n_threads,
+                                   size_t max_bytes, eos_plan **out, eos_err *err);
 /* Copy/convert inputs into their buffers and run every step. */
 eos_status eos_plan_run(eos_plan *p, const eos_tensor *inputs, int n_inputs, eos_err *err);
 /* Output i of the last run (plain, row-major; data borrowed from the plan). */

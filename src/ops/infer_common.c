@@ -225,6 +225,22 @@ eos_status eos__infer_tensors(const eos_node *n, const eos_tensor *in, int n_in,
     return k_infer[n->op](n, in, n_in, out, n_out, err);
 }
 
+/* Bound on the product of an input's dims with zero dims counted as 1 (2^40, far beyond any
+ * memory): a zero-size constant may carry absurd other dims (0 x 2^62), and shape inference adds
+ * and multiplies dims (Flatten, Concat of up to 65535 inputs, Split) with no overflow checks of
+ * its own. Real sizes are limited by the plan (eos_plan.max_bytes). */
+#define MAX_DIM_PRODUCT ((int64_t)1 << 40)
+
+static bool dims_bounded(int ndim, const int64_t *dims) {
+    int64_t prod = 1;
+    for (int d = 0; d < ndim; d++) {
+        int64_t k = dims[d] > 0 ? dims[d] : 1;
+        if (prod > MAX_DIM_PRODUCT / k) return false;
+        prod *= k;
+    }
+    return true;
+}
+
 /* Value -> descriptor, checking the shape is concrete. */
 static eos_status value_desc(const eos_node *n, const eos_value *v, int i, eos_tensor *t,
                              eos_err *err) {
@@ -240,8 +256,9 @@ static eos_status value_desc(const eos_node *n, const eos_value *v, int i, eos_t
             return eos__node_err(err, EOS_SHAPE, n, "input %d ('%s') has unknown dim %d", i,
                                  v->name ? v->name : "", d);
     *t = eos_value_tensor(v);
-    if (eos_tensor_numel(t) < 0)
-        return eos__node_err(err, EOS_LIMIT, n, "input %d is too large", i);
+    if (eos_tensor_numel(t) < 0 || !dims_bounded(v->ndim, v->dims))
+        return eos__node_err(err, EOS_LIMIT, n, "input %d ('%s') is too large", i,
+                             v->name ? v->name : "");
     return EOS_OK;
 }
 

@@ -503,8 +503,9 @@ eos_status eos__pad_get(const eos_node *n, const eos_tensor *in, int n_in, eos__
         EOS_TRY(pad_inputs(n, in, n_in, p, err));
     }
     for (int i = 0; i < r; i++) {
-        int64_t d = in[0].dims[i], b = p->begin[i], e = p->end[i];
-        if (d + b + e < 0 || b < -d || e < -d)
+        int64_t d = in[0].dims[i], b = p->begin[i], e = p->end[i], size;
+        if (b < -d || e < -d || __builtin_add_overflow(d, b, &size) ||
+            __builtin_add_overflow(size, e, &size) || size < 0)
             return eos__node_err(err, EOS_SHAPE, n, "pads (%lld, %lld) on axis %d of size %lld",
                                  (long long)b, (long long)e, i, (long long)d);
         if (p->mode == EOS__PAD_REFLECT && (b > 0 || e > 0) && (b >= d || e >= d))

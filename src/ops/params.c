@@ -69,6 +69,34 @@ static eos_status check_dims(const eos_node *n, int ndim, const int64_t *dims, c
     return EOS_OK;
 }
 
+/* a * b + c into *r for the non-negative geometry of one axis; false on int64 overflow
+ * (attributes such as strides, dilations and pads are any int64 the file says). */
+static bool mul_add(int64_t a, int64_t b, int64_t c, int64_t *r) {
+    return !__builtin_mul_overflow(a, b, r) && !__builtin_add_overflow(*r, c, r);
+}
+
+/* Dilated kernel extent (k - 1) * dilation + 1 and padded input in + pad_begin + pad_end. */
+static eos_status axis_extents(const eos_node *n, int i, int64_t in, int64_t k, int64_t dil,
+                               int64_t pb, int64_t pe, int64_t *dk, int64_t *padded,
+                               eos_err *err) {
+    if (!mul_add(k - 1, dil, 1, dk) || !mul_add(1, pb, in, padded) ||
+        !mul_add(1, pe, *padded, padded))
+        return eos__node_err(err, EOS_LIMIT, n, "spatial axis %d: kernel %lld, dilation %lld and "
+                             "pads (%lld, %lld) overflow 64-bit sizes", i, (long long)k,
+                             (long long)dil, (long long)pb, (long long)pe);
+    return EOS_OK;
+}
+
+/* SAME_* auto padding: output ceil(in / s) and the total padding it needs (>= 0). */
+static eos_status same_pads(const eos_node *n, int i, int64_t in, int64_t s, int64_t dk,
+                            int64_t *out, int64_t *total, eos_err *err) {
+    *out = in / s + (in % s != 0);
+    if (!mul_add(*out > 0 ? *out - 1 : 0, s, dk, total))
+        return eos__node_err(err, EOS_LIMIT, n, "spatial axis %d: SAME padding overflows", i);
+    *total = *total > in ? *total - in : 0;
+    return EOS_OK;
+}
+
 /* ------------------------------------------------------------------ Conv / ConvTranspose */
 
 static eos_status conv_channels(const eos_node *n, const int64_t *x_dims, const int64_t *w_dims,
@@ -101,15 +129,16 @@ static eos_status conv_channels(const eos_node *n, const int64_t *x_dims, const 
 /* Conv output size and pads for spatial axis i. */
 static eos_status conv_axis(const eos_node *n, eos_conv_params *p, int i, auto_pad ap,
                             eos_err *err) {
-    int64_t in = p->in_sp[i], s = p->stride[i], dk = (p->kernel[i] - 1) * p->dilation[i] + 1;
-    if (ap == PAD_VALID) p->pad_begin[i] = p->pad_end[i] = 0;
+    int64_t in = p->in_sp[i], s = p->stride[i], dk, padded, total;
+    if (ap != PAD_NOTSET) p->pad_begin[i] = p->pad_end[i] = 0;
+    EOS_TRY(axis_extents(n, i, in, p->kernel[i], p->dilation[i], p->pad_begin[i], p->pad_end[i],
+                         &dk, &padded, err));
     if (ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
-        p->out_sp[i] = (in + s - 1) / s;
-        int64_t total = (p->out_sp[i] - 1) * s + dk - in;
-        split_same(total > 0 ? total : 0, ap == PAD_SAME_UPPER, &p->pad_begin[i], &p->pad_end[i]);
+        EOS_TRY(same_pads(n, i, in, s, dk, &p->out_sp[i], &total, err));
+        split_same(total, ap == PAD_SAME_UPPER, &p->pad_begin[i], &p->pad_end[i]);
         return EOS_OK;
     }
-    int64_t num = in + p->pad_begin[i] + p->pad_end[i] - dk;
+    int64_t num = padded - dk;
     if (num < 0)
         return eos__node_err(err, EOS_SHAPE, n,
                              "spatial axis %d: input %lld (+ pads %lld, %lld) is smaller than the "
@@ -122,11 +151,17 @@ static eos_status conv_axis(const eos_node *n, eos_conv_params *p, int i, auto_p
 /* ConvTranspose output size and pads for spatial axis i. out_shape < 0 when not given. */
 static eos_status conv_transpose_axis(const eos_node *n, eos_conv_params *p, int i, auto_pad ap,
                                       int64_t out_shape, eos_err *err) {
-    int64_t in = p->in_sp[i], s = p->stride[i], dk = (p->kernel[i] - 1) * p->dilation[i] + 1;
-    int64_t full = s * (in - 1) + p->out_pad[i] + dk;   /* output size with no padding */
+    int64_t in = p->in_sp[i], s = p->stride[i], dk, padded, full, out;
     if (ap == PAD_VALID) p->pad_begin[i] = p->pad_end[i] = 0;
+    EOS_TRY(axis_extents(n, i, in, p->kernel[i], p->dilation[i], p->pad_begin[i], p->pad_end[i],
+                         &dk, &padded, err));
+    /* output size with no padding: s * (in - 1) + output_padding + dk; SAME wants in * s */
+    if (!mul_add(s, in - 1, p->out_pad[i], &full) || !mul_add(1, full, dk, &full) ||
+        !mul_add(in, s, 0, &out))
+        return eos__node_err(err, EOS_LIMIT, n, "spatial axis %d: stride %lld overflows 64-bit "
+                             "sizes", i, (long long)s);
     if (out_shape >= 0 || ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
-        int64_t out = out_shape >= 0 ? out_shape : in * s;
+        if (out_shape >= 0) out = out_shape;
         int64_t total = full - out;
         if (total < 0 && out_shape >= 0)
             return eos__node_err(err, EOS_UNSUPPORTED, n,
@@ -215,22 +250,23 @@ eos_status eos_conv_params_get(const eos_node *n, int x_ndim, const int64_t *x_d
 
 static eos_status pool_axis(const eos_node *n, eos_pool_params *p, int i, auto_pad ap,
                             eos_err *err) {
-    int64_t in = p->in_sp[i], s = p->stride[i], dk = (p->kernel[i] - 1) * p->dilation[i] + 1;
+    int64_t in = p->in_sp[i], s = p->stride[i], dk, padded, total;
+    if (ap != PAD_NOTSET) p->pad_begin[i] = p->pad_end[i] = 0;
+    EOS_TRY(axis_extents(n, i, in, p->kernel[i], p->dilation[i], p->pad_begin[i], p->pad_end[i],
+                         &dk, &padded, err));
     if (ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
-        p->out_sp[i] = (in + s - 1) / s;
-        int64_t total = (p->out_sp[i] - 1) * s + dk - in;
-        split_same(total > 0 ? total : 0, ap == PAD_SAME_UPPER, &p->pad_begin[i], &p->pad_end[i]);
+        EOS_TRY(same_pads(n, i, in, s, dk, &p->out_sp[i], &total, err));
+        split_same(total, ap == PAD_SAME_UPPER, &p->pad_begin[i], &p->pad_end[i]);
         return EOS_OK;
     }
-    if (ap == PAD_VALID) p->pad_begin[i] = p->pad_end[i] = 0;
-    int64_t num = in + p->pad_begin[i] + p->pad_end[i] - dk;
+    int64_t num = padded - dk;
     if (num < 0)
         return eos__node_err(err, EOS_SHAPE, n,
                              "spatial axis %d: input %lld (+ pads) is smaller than the kernel %lld",
                              i, (long long)in, (long long)dk);
-    int64_t out = (p->ceil_mode ? (num + s - 1) / s : num / s) + 1;
+    int64_t out = num / s + (p->ceil_mode && num % s != 0) + 1, last;
     /* PyTorch / onnxruntime: the last window must start inside the input or the left padding */
-    if (p->ceil_mode && (out - 1) * s >= in + p->pad_begin[i]) out--;
+    if (p->ceil_mode && (!mul_add(out - 1, s, 0, &last) || last >= in + p->pad_begin[i])) out--;
     p->out_sp[i] = out;
     return EOS_OK;
 }
@@ -284,6 +320,15 @@ eos_status eos_pool_params_get(const eos_node *n, int x_ndim, const int64_t *x_d
 }
 
 /* ------------------------------------------------------------------ Resize / Upsample */
+
+/* floor(v) as an output size: -1 for negative or NaN, INT64_MAX when beyond 2^62 (the size
+ * checks that follow refuse both; a plain cast of such floats is undefined behaviour). */
+static int64_t size_from_float(float v) {
+    v = floorf(v);
+    if (!(v >= 0.0f)) return -1;
+    if (v >= 0x1p62f) return INT64_MAX;
+    return (int64_t)v;
+}
 
 static eos_status parse_resize_attrs(const eos_node *n, eos_resize_params *p, bool legacy,
                                      eos_err *err) {
@@ -344,7 +389,7 @@ static eos_status legacy_scales(const eos_node *n, const eos_value *const *in,
     for (int i = 0; i < p->ndim; i++) {
         if (!(p->scales[i] > 0.0f) || !isfinite(p->scales[i]))
             return eos__node_err(err, EOS_INVALID_ARG, n, "scale %d is %g", i, (double)p->scales[i]);
-        p->out_dims[i] = (int64_t)floorf((float)p->in_dims[i] * p->scales[i]);
+        p->out_dims[i] = size_from_float((float)p->in_dims[i] * p->scales[i]);
     }
     return EOS_OK;
 }
@@ -392,7 +437,7 @@ static eos_status resize_from_sizes(const eos_node *n, const eos_value *sz, cons
             p->out_dims[a] = sizes[i];
             p->scales[a] = (float)sizes[i] / (float)p->in_dims[a];
         } else {
-            p->out_dims[a] = (int64_t)floorf(s_keep * (float)p->in_dims[a] + 0.5f);
+            p->out_dims[a] = size_from_float(s_keep * (float)p->in_dims[a] + 0.5f);
             p->scales[a] = s_keep;
         }
     }
@@ -422,7 +467,7 @@ static eos_status resize_from_scales(const eos_node *n, const eos_value *const *
             return eos__node_err(err, EOS_INVALID_ARG, n, "scales[%d] is %g", i, (double)scales[i]);
         float extent = tf ? roi[n_axes + i] - roi[i] : 1.0f;
         p->scales[a] = scales[i];
-        p->out_dims[a] = (int64_t)floorf((float)p->in_dims[a] * extent * scales[i]);
+        p->out_dims[a] = size_from_float((float)p->in_dims[a] * extent * scales[i]);
     }
     return EOS_OK;
 }

@@ -33,15 +33,24 @@ static void to_pool3(const eos_pool_params *p, pool3 *g) {
     }
 }
 
+/* The taps t in [0, k) of a window starting at `start` with dilation d whose position
+ * start + t*d lies in [0, n), as [lo, hi). Computed, not searched: kernel_shape may be huge
+ * when the pads are too. */
+static void tap_range(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi) {
+    int64_t l = start >= 0 ? 0 : (-start) / d + ((-start) % d != 0);
+    int64_t h = n - 1 - start < 0 ? 0 : (n - 1 - start) / d + 1;
+    *lo = l;
+    *hi = h < k ? h : k;
+    if (*hi < *lo) *hi = *lo;
+}
+
 /* Taps of one window on axis j: how many lie inside the input, and inside the padded extent. */
 static void axis_taps(const pool3 *g, int j, int64_t o, int64_t *n_in, int64_t *n_padded) {
-    int64_t start = o * g->s[j] - g->pb[j];
-    *n_in = *n_padded = 0;
-    for (int64_t t = 0; t < g->k[j]; t++) {
-        int64_t i = start + t * g->d[j];
-        if (i >= 0 && i < g->in[j]) ++*n_in;
-        if (i >= -g->pb[j] && i < g->in[j] + g->pe[j]) ++*n_padded;
-    }
+    int64_t start = o * g->s[j] - g->pb[j], lo, hi;
+    tap_range(start, g->k[j], g->d[j], g->in[j], &lo, &hi);
+    *n_in = hi - lo;
+    tap_range(start + g->pb[j], g->k[j], g->d[j], g->in[j] + g->pb[j] + g->pe[j], &lo, &hi);
+    *n_padded = hi - lo;
 }
 
 static void pool_window(const pool3 *g, const eos_pool_params *p, const float *x, int64_t od,
@@ -50,16 +59,16 @@ static void pool_window(const pool3 *g, const eos_pool_params *p, const float *x
     int64_t sw = ow * g->s[2] - g->pb[2];
     double sum = 0.0;
     float best = -FLT_MAX;
-    int64_t best_i = -1, count = 0;
-    for (int64_t kd = 0; kd < g->k[0]; kd++) {
+    int64_t best_i = -1, count = 0, lo[3], hi[3];
+    tap_range(sd, g->k[0], g->d[0], g->in[0], &lo[0], &hi[0]);
+    tap_range(sh, g->k[1], g->d[1], g->in[1], &lo[1], &hi[1]);
+    tap_range(sw, g->k[2], g->d[2], g->in[2], &lo[2], &hi[2]);
+    for (int64_t kd = lo[0]; kd < hi[0]; kd++) {
         int64_t id = sd + kd * g->d[0];
-        if (id < 0 || id >= g->in[0]) continue;
-        for (int64_t kh = 0; kh < g->k[1]; kh++) {
+        for (int64_t kh = lo[1]; kh < hi[1]; kh++) {
             int64_t ih = sh + kh * g->d[1];
-            if (ih < 0 || ih >= g->in[1]) continue;
-            for (int64_t kw = 0; kw < g->k[2]; kw++) {
+            for (int64_t kw = lo[2]; kw < hi[2]; kw++) {
                 int64_t iw = sw + kw * g->d[2];
-                if (iw < 0 || iw >= g->in[2]) continue;
                 int64_t i = (id * g->in[1] + ih) * g->in[2] + iw;
                 if (p->is_max) {
                     if (best_i < 0 || x[i] > best) {

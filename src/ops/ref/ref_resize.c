@@ -68,6 +68,9 @@ static void fill_taps(const eos_resize_params *p, int a, int64_t o, int64_t st, 
     float *w = t->w + o * MAX_TAPS, x = src_coord(p, a, o, roi_s, roi_e);
     t->outside[o] = p->coord == EOS_COORD_TF_CROP_AND_RESIZE &&
                     (x < 0.0f || x > (float)(li - 1));
+    /* keep the integer casts below defined for absurd roi / scales (huge, infinite or NaN) */
+    if (!(x > -0x1p40f)) x = -0x1p40f;
+    else if (x > 0x1p40f) x = 0x1p40f;
     if (p->mode == EOS_RESIZE_NEAREST) {
         off[0] = clampi(nearest_index(p->nearest, x), li) * st;
         w[0] = 1.0f;

@@ -88,7 +88,8 @@ eos_status eos__ref_slice(const eos_node *n, const eos_tensor *in, int n_in, eos
     int64_t ist[EOS_MAX_DIMS], st[EOS_MAX_DIMS], base = 0;
     dense_strides(s.ndim, in[0].dims, ist);
     for (int i = 0; i < s.ndim; i++) {
-        st[i] = ist[i] * s.step[i];
+        /* a step only matters when it is taken (count > 1, so |step| < dim: no overflow) */
+        st[i] = s.count[i] > 1 ? ist[i] * s.step[i] : 0;
         if (s.count[i] > 0) base += s.start[i] * ist[i];
     }
     strided_copy(out[0].data, in[0].data, eos_dtype_size(in[0].dtype), s.ndim, s.count, st, base);
