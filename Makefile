@@ -37,6 +37,10 @@ test: test-release test-asan
 
 run: build
 	@./build/eosight --help
+	@echo
+	@echo "The web service and the default models come with later milestones; meanwhile, e.g.:"
+	@echo "  build/eosight inspect tests/data/models/resnet_block/model.onnx"
+	@echo "  build/eosight bench tests/data/models/resnet_block/model.onnx --batch 4"
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
