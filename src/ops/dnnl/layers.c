@@ -45,6 +45,27 @@ static eos_status plain_pd(eos_plan *p, dn_ctx *c, int node, const void *desc,
     return st;
 }
 
+/* The common end of pooling, eltwise and resampling: r is the op descriptor's init status (a
+ * configuration oneDNN lacks falls back to the reference), then a plain-attribute pd and one
+ * unary step from x's copy `from`. In place (dst layout = src layout) when inplace, else the
+ * dst layout the pd chose. */
+static eos_status finish_unary(eos_plan *p, dn_ctx *c, int node, dnnl_status_t r, const char *call,
+                               const void *desc, const dn_copy *from, bool inplace, bool *done,
+                               eos_err *err) {
+    if (r != dnnl_success) return dn_unsupported(r) ? EOS_OK : dn_fail(p, node, call, r, err);
+    dnnl_primitive_desc_t pd;
+    bool ok;
+    EOS_TRY(plain_pd(p, c, node, desc, &pd, &ok, err));
+    if (!ok) return EOS_OK;
+    const dnnl_memory_desc_t *dmd =
+        inplace ? &from->md : dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    eos_status st = add_unary(p, c, node, pd, from->buf, &from->md, dmd, inplace,
+                              p->g.nodes[node].op_type, err);
+    dnnl_primitive_desc_destroy(pd);
+    if (st == EOS_OK) *done = true;
+    return st;
+}
+
 /* ------------------------------------------------------------------ pooling */
 
 eos_status dn_lower_pool(eos_plan *p, dn_ctx *c, int node, bool *done, eos_err *err) {
@@ -81,19 +102,7 @@ eos_status dn_lower_pool(eos_plan *p, dn_ctx *c, int node, bool *done, eos_err *
     dnnl_pooling_v2_desc_t d;
     dnnl_status_t r = dnnl_pooling_v2_forward_desc_init(&d, dnnl_forward_inference, alg, &from.md,
                                                         &dst, strides, kernel, dil, pl, pr);
-    if (r != dnnl_success) {
-        if (dn_unsupported(r)) return EOS_OK;
-        return dn_fail(p, node, "dnnl_pooling_v2_forward_desc_init", r, err);
-    }
-    dnnl_primitive_desc_t pd;
-    bool ok;
-    EOS_TRY(plain_pd(p, c, node, &d, &pd, &ok, err));
-    if (!ok) return EOS_OK;
-    const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    eos_status st = add_unary(p, c, node, pd, from.buf, &from.md, dmd, false, n->op_type, err);
-    dnnl_primitive_desc_destroy(pd);
-    if (st == EOS_OK) *done = true;
-    return st;
+    return finish_unary(p, c, node, r, "dnnl_pooling_v2_forward_desc_init", &d, &from, false, done, err);
 }
 
 /* ------------------------------------------------------------------ eltwise */
@@ -157,18 +166,7 @@ eos_status dn_lower_eltwise(eos_plan *p, dn_ctx *c, int node, bool *done, eos_er
     dnnl_eltwise_desc_t d;
     dnnl_status_t r = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, &from.md,
                                                      alpha, beta);
-    if (r != dnnl_success) {
-        if (dn_unsupported(r)) return EOS_OK;
-        return dn_fail(p, node, "dnnl_eltwise_forward_desc_init", r, err);
-    }
-    dnnl_primitive_desc_t pd;
-    bool ok;
-    EOS_TRY(plain_pd(p, c, node, &d, &pd, &ok, err));
-    if (!ok) return EOS_OK;
-    eos_status st = add_unary(p, c, node, pd, from.buf, &from.md, &from.md, true, n->op_type, err);
-    dnnl_primitive_desc_destroy(pd);
-    if (st == EOS_OK) *done = true;
-    return st;
+    return finish_unary(p, c, node, r, "dnnl_eltwise_forward_desc_init", &d, &from, true, done, err);
 }
 
 /* ------------------------------------------------------------------ binary */
@@ -476,17 +474,5 @@ eos_status dn_lower_resize(eos_plan *p, dn_ctx *c, int node, bool *done, eos_err
     dnnl_resampling_desc_t d;
     dnnl_status_t r = dnnl_resampling_forward_desc_init(&d, dnnl_forward_inference, alg, NULL,
                                                         &from.md, &dst);
-    if (r != dnnl_success) {
-        if (dn_unsupported(r)) return EOS_OK;
-        return dn_fail(p, node, "dnnl_resampling_forward_desc_init", r, err);
-    }
-    dnnl_primitive_desc_t pd;
-    bool ok;
-    EOS_TRY(plain_pd(p, c, node, &d, &pd, &ok, err));
-    if (!ok) return EOS_OK;
-    const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    eos_status st = add_unary(p, c, node, pd, from.buf, &from.md, dmd, false, n->op_type, err);
-    dnnl_primitive_desc_destroy(pd);
-    if (st == EOS_OK) *done = true;
-    return st;
+    return finish_unary(p, c, node, r, "dnnl_resampling_forward_desc_init", &d, &from, false, done, err);
 }
