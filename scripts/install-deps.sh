@@ -1,9 +1,9 @@
 #!/bin/bash
-# Install the Debian 12 packages eosight needs to build, test and benchmark, when missing.
+# Install the Debian 12 packages (gdal-bin gives gdal_translate/gdalinfo to tests and benches) eosight needs to build, test and benchmark, when missing.
 #   scripts/install-deps.sh [--bench]     (--bench adds python3-torch for golden/bench generators)
 # Uses apt-get directly as root, through sudo otherwise. Prints nothing when all is present.
 set -euo pipefail
-pkgs=(cmake make gcc g++ pkg-config libdnnl-dev)
+pkgs=(cmake make gcc g++ pkg-config libdnnl-dev libgdal-dev gdal-bin)
 [ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-torchvision python3-numpy nodejs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -28,6 +28,13 @@ eos_status eos_err_prefix(eos_err *err, const char *fmt, ...) __attribute__((for
 /* Clear to EOS_OK / "". */
 void eos_err_clear(eos_err *err);
 
+/* Hand an error to a public context (eos_ctx_errmsg shows it afterwards) and return its status.
+ * ctx may be NULL: the detail is dropped. Implemented with eos_ctx in src/graph/model.c. */
+typedef struct eos_ctx eos_ctx;
+eos_status eos__ctx_fail(eos_ctx *ctx, const eos_err *err);
+/* Clear the context's message at the start of a public call that reports through it. */
+void eos__ctx_clear(eos_ctx *ctx);
+
 /* Propagate a failing status: `EOS_TRY(f(x, err));` */
 #define EOS_TRY(expr)                                                                      \
     do {                                                                                   \

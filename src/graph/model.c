@@ -110,10 +110,17 @@ const char *eos_ctx_errmsg(const eos_ctx *ctx) { return ctx ? ctx->errmsg : ""; 
 eos_backend_kind eos_ctx_backend(const eos_ctx *ctx) { return ctx->backend; }
 
 static eos_status ctx_fail(eos_ctx *ctx, const eos_err *err) {
+    if (!ctx) return err->status;
     snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", err->msg);
     if (ctx->params.log_fn && ctx->params.log_level <= EOS_LOG_DEBUG)
         ctx->params.log_fn(EOS_LOG_DEBUG, err->msg, ctx->params.log_user);
     return err->status;
+}
+
+eos_status eos__ctx_fail(eos_ctx *ctx, const eos_err *err) { return ctx_fail(ctx, err); }
+
+void eos__ctx_clear(eos_ctx *ctx) {
+    if (ctx) ctx->errmsg[0] = '\0';
 }
 
 /* ------------------------------------------------------------------ model */
