@@ -133,7 +133,17 @@ typedef struct eos_lonlat_ring {
  * to `n_per_edge` segments (>= 1; 1 gives the 4 corners only), and its lon/lat bounding box
  * bbox = {west, south, east, north}. Densifying matters for projected CRSs whose straight
  * edges are curves in lon/lat. ring may be NULL when only the box is wanted.
- * Errors as eos_geo_pixel_to_lonlat; EOS_NOMEM. */
+ * The ring has 4 * n_per_edge + 1 points and starts at the upper-left corner (pixel (0, 0)).
+ * Its longitudes are continuous: consecutive points differ by less than 180 degrees, so a
+ * footprint that crosses the antimeridian has longitudes beyond +-180 on one side (e.g. 175 ..
+ * 185) rather than a jump, and its bbox then has west > east (e.g. west 175, east -175), as
+ * RFC 7946 section 5.2 does; bbox longitudes are always within [-180, 180]. A footprint that
+ * encloses a pole has no lon/lat polygon: its ring is returned as PROJ gives it (not
+ * necessarily continuous or counter-clockwise) and its bbox is {-180, south, 180, 90} (north
+ * pole) or {-180, -90, 180, north}. For a raster whose CRS is WGS 84 itself the outline is
+ * the map coordinates unchanged (no PROJ round trip). Errors as eos_geo_pixel_to_lonlat;
+ * EOS_INVALID_ARG for an empty raster, n_per_edge outside [1, 65536] or an outline point
+ * without lon/lat; EOS_NOMEM. */
 eos_status eos_geo_footprint(eos_ctx *ctx, const eos_georef *g, int64_t width_px,
                              int64_t height_px, int n_per_edge, eos_lonlat_ring *ring /* OUT */,
                              double bbox[4] /* OUT */);
@@ -150,7 +160,11 @@ eos_status eos_geo_footprint(eos_ctx *ctx, const eos_georef *g, int64_t width_px
  * as needed when the raster is smaller than the tile). The cores partition the raster
  * exactly: every pixel belongs to the core of one tile, so writing each tile's core
  * re-assembles the whole scene, and predictions near a tile border come from pixels that had
- * overlap/2 of context. n_tiles_x = ceil(width_px / stride_x). */
+ * overlap/2 of context. n_tiles_x = ceil(width_px / stride_x). Every core is stride_x wide
+ * except the last one of a row, which is width_px - (n_tiles_x - 1) * stride_x >= 1 wide; its
+ * read window still has tile_w columns and reaches past the raster's right edge (likewise
+ * for rows). Example: width 10, tile 6, overlap 2 (stride 4): cores [0,4) [4,8) [8,10), read
+ * windows [-1,5) [3,9) [7,13). */
 typedef struct eos_tile_grid {
     int64_t width_px, height_px;   /* raster size */
     int     tile_w, tile_h;        /* size of every tile as read (model input size) */
@@ -168,15 +182,23 @@ typedef struct eos_tile {
     int     core_w, core_h;           /* size of the core (smaller at the right/bottom edge) */
 } eos_tile;
 
-/* Initialise a grid. EOS_INVALID_ARG for non-positive sizes, an odd overlap or overlap >=
- * tile size (the message says which). */
+/* Initialise a grid. EOS_INVALID_ARG for non-positive sizes, a negative or odd overlap, an
+ * overlap >= tile_w or >= tile_h, or more tiles than int64_t counts; eos_tile_grid_check says
+ * which (this function has no context to carry the message). */
 eos_status eos_tile_grid_init(eos_tile_grid *grid, int64_t width_px, int64_t height_px,
                               int tile_w, int tile_h, int overlap);
-/* Total number of tiles. */
+/* NULL when eos_tile_grid_init would accept these parameters, else a static English sentence
+ * saying what is wrong ("overlap must be even ..."), for the caller's error message. */
+const char *eos_tile_grid_check(int64_t width_px, int64_t height_px, int tile_w, int tile_h,
+                                int overlap);
+/* Total number of tiles; 0 for NULL or a grid eos_tile_grid_init would not have produced. */
 int64_t eos_tile_grid_count(const eos_tile_grid *grid);
-/* Tile number i (row-major: i = ty * n_tiles_x + tx). EOS_INVALID_ARG out of range. */
+/* Tile number i (row-major: i = ty * n_tiles_x + tx). EOS_INVALID_ARG out of range or for an
+ * invalid grid (the functions below check the grid the same way). */
 eos_status eos_tile_grid_tile(const eos_tile_grid *grid, int64_t i, eos_tile *out /* OUT */);
-/* The tile whose core contains pixel (col, row); EOS_INVALID_ARG outside the raster. */
+/* The tile whose core contains the point (col, row), i.e. pixel (floor(col), floor(row)):
+ * cores are half-open, so a point on the border between two cores belongs to the right/lower
+ * one. EOS_INVALID_ARG outside [0, width_px) x [0, height_px) (NaN included). */
 eos_status eos_tile_grid_at_pixel(const eos_tile_grid *grid, double col, double row,
                                   eos_tile *out /* OUT */);
 /* The tile whose core contains a WGS 84 point; EOS_INVALID_ARG when the point falls outside
@@ -192,8 +214,10 @@ typedef enum eos_coord_sys {
 } eos_coord_sys;
 
 /* Bounding box {xmin, ymin, xmax, ymax} of a tile's core window in the chosen system
- * (lonlat: {west, south, east, north}, computed from the densified outline). Errors as
- * eos_geo_pixel_to_lonlat for EOS_COORD_LONLAT. */
+ * (lonlat: {west, south, east, north}, computed from the core's outline densified to 16
+ * segments per edge, with eos_geo_footprint's antimeridian rule). EOS_COORD_MAP needs g and
+ * uses the identity when g has no transform. Errors as eos_geo_pixel_to_lonlat for
+ * EOS_COORD_LONLAT; EOS_INVALID_ARG for an unknown sys. */
 eos_status eos_tile_bounds(eos_ctx *ctx, const eos_tile *tile, const eos_georef *g,
                            eos_coord_sys sys, double bounds[4] /* OUT */);
 

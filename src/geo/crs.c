@@ -4,10 +4,14 @@
  *
  * The OSR handle is set to the traditional GIS axis order (x = easting/longitude) at creation,
  * so no caller of eosight ever sees the EPSG database's lat/lon order for geographic CRSs.
+ * The EPSG code comes from the definition's own authority or, failing that, from PROJ's
+ * identification against its database (definitions given as PROJ strings or bare WKT).
  */
 #include "geo/geo_internal.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cpl_conv.h>
@@ -15,6 +19,36 @@
 
 #include "eosight/alloc.h"
 #include "io/gdal_util.h"
+
+/* The code of an "EPSG" authority node on srs's root, else 0. */
+static int epsg_authority(OGRSpatialReferenceH srs) {
+    const char *auth = OSRGetAuthorityName(srs, NULL);
+    const char *code = OSRGetAuthorityCode(srs, NULL);
+    if (!auth || !code || strcmp(auth, "EPSG")) return 0;
+    long v = strtol(code, NULL, 10);
+    return v > 0 && v <= INT_MAX ? (int)v : 0;
+}
+
+/* srs's own EPSG code, or else the first EPSG entry PROJ's identification offers that OSR
+ * deems equivalent up to the axis order of geographic CRSs (eosight always uses lon/lat, so
+ * "+proj=longlat +datum=WGS84" and OGC:CRS84 are EPSG:4326 here). 0 when none: a PROJ string
+ * without a datum, for instance, matches several EPSG CRSs only partially. Does not modify
+ * srs (OSRAutoIdentifyEPSG would add an authority node, and knows only a few CRSs). */
+static int identify_epsg(OGRSpatialReferenceH srs) {
+    int epsg = epsg_authority(srs);
+    if (epsg) return epsg;
+    int n = 0, *conf = NULL;
+    OGRSpatialReferenceH *m = OSRFindMatches(srs, NULL, &n, &conf);
+    const char *opts[] = { "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS",
+                           "IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", NULL };
+    for (int i = 0; m && i < n && !epsg; i++) {
+        int code = epsg_authority(m[i]);
+        if (code && conf[i] >= 25 && OSRIsSameEx(srs, m[i], opts)) epsg = code;
+    }
+    OSRFreeSRSArray(m);
+    CPLFree(conf);
+    return epsg;
+}
 
 static eos_status crs_finish(OGRSpatialReferenceH srs, eos_err *err, eos_crs **out) {
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
@@ -34,16 +68,7 @@ static eos_status crs_finish(OGRSpatialReferenceH srs, eos_err *err, eos_crs **o
     }
     c->srs = srs;
     c->wkt = copy;
-    const char *auth = OSRGetAuthorityName(srs, NULL);
-    const char *code = OSRGetAuthorityCode(srs, NULL);
-    if (auth && code && !strcmp(auth, "EPSG")) {
-        c->epsg = atoi(code);
-    } else if (OSRAutoIdentifyEPSG(srs) == OGRERR_NONE) {
-        /* AutoIdentify may add an authority node; re-read it */
-        auth = OSRGetAuthorityName(srs, NULL);
-        code = OSRGetAuthorityCode(srs, NULL);
-        if (auth && code && !strcmp(auth, "EPSG")) c->epsg = atoi(code);
-    }
+    c->epsg = identify_epsg(srs);
     const char *name = OSRGetName(srs);
     snprintf(c->name, sizeof c->name, "%s", name ? name : "unnamed");
     c->geographic = OSRIsGeographic(srs) != 0;
