@@ -7,6 +7,9 @@
  *   log.h     log callback          tensor.h element types, the plain tensor descriptor
  *   model.h   contexts, ONNX models, inference sessions
  *   npy.h     NumPy .npy read/write
+ *   geo.h     CRSs, pixel/map/lon-lat transforms, footprints, tile grids     } built with
+ *   raster.h  raster reading (bands, windows, tiles, normalisation), writing } EOS_WITH_GDAL
+ *   mask.h    class-mask clean-up and polygonising to GeoJSON/GPKG/WKT        } (the default)
  */
 #ifndef EOSIGHT_EOSIGHT_H
 #define EOSIGHT_EOSIGHT_H
@@ -22,5 +25,10 @@
 #include "eosight/npy.h"
 #include "eosight/status.h"
 #include "eosight/tensor.h"
+
+/* Geospatial I/O: declared always, defined when the library was built with EOS_WITH_GDAL. */
+#include "eosight/geo.h"
+#include "eosight/mask.h"
+#include "eosight/raster.h"
 
 #endif /* EOSIGHT_EOSIGHT_H */

@@ -16,6 +16,10 @@ static const struct {
     { "run", cli_run, "run an ONNX model on .npy inputs, write every output as .npy" },
     { "bench", cli_bench, "time a model: median/p90 latency and images/s as one JSON line" },
     { "inspect", cli_inspect, "show a model's inputs, outputs, metadata and operator counts" },
+    { "info", cli_info, "describe a raster: size, CRS, corners, bands, nodata (--json)" },
+    { "quicklook", cli_quicklook, "render a raster (and a class mask) as a PNG/JPEG picture" },
+    { "polygonize", cli_polygonize, "class mask -> polygons with class and area (GeoJSON/GPKG/CSV)" },
+    { "clean-mask", cli_clean_mask, "tidy a class mask: opening/closing, small objects and holes" },
 };
 
 static void usage(FILE *f) {
@@ -23,7 +27,7 @@ static void usage(FILE *f) {
                "usage: eosight <command> [options]   (eosight <command> --help for details)\n\n"
                "commands:\n", EOS_VERSION_STRING);
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        fprintf(f, "  %-9s %s\n", k_commands[i].name, k_commands[i].summary);
+        fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
     fprintf(f, "\nenvironment:\n"
                "  EOS_BACKEND=ref|dnnl   force a kernel back-end (default: dnnl when built)\n");
 }
