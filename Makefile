@@ -41,6 +41,8 @@ run: build
 	@echo "The web service and the default models come with later milestones; meanwhile, e.g.:"
 	@echo "  build/eosight inspect tests/data/models/resnet_block/model.onnx"
 	@echo "  build/eosight bench tests/data/models/resnet_block/model.onnx --batch 4"
+	@echo "  build/eosight info ../shared/data/geotiff/RGB.byte.tif"
+	@echo "  build/eosight quicklook ../shared/data/geotiff/RGB.byte.tif /tmp/quicklook.png"
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
