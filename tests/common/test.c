@@ -1,9 +1,12 @@
 /*
  * tests/common/test.c - the harness runner and numeric helpers declared in test.h.
  */
+#define _XOPEN_SOURCE 700   /* nftw */
 #include "common/test.h"
 
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 int  test_failures_;
@@ -80,4 +83,21 @@ const char *test_shared_dir(void) {
     if (!d || !*d) d = "../shared";
     struct stat st;
     return stat(d, &st) == 0 && S_ISDIR(st.st_mode) ? d : NULL;
+}
+
+void test_tmpdir_create(char *buf, size_t size, const char *tag) {
+    snprintf(buf, size, "/tmp/eos_%s_XXXXXX", tag);
+    if (!mkdtemp(buf)) {
+        perror("mkdtemp");
+        abort();
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+void test_tmpdir_remove(const char *dir) {
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fprintf(stderr, "cannot remove %s\n", dir);
 }

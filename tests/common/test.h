@@ -31,6 +31,11 @@ extern char test_skip_reason_[256];
 
 int test_run_all(const test_case *cases, int n, int argc, char **argv);
 
+/* Create a fresh directory /tmp/eos_<tag>_XXXXXX, its path written to buf (aborts when it cannot:
+ * such a test cannot run at all), and remove it with everything inside. */
+void test_tmpdir_create(char *buf, size_t size, const char *tag);
+void test_tmpdir_remove(const char *dir);
+
 #define TEST(fn) { #fn, fn }
 #define TEST_MAIN(...)                                                                    \
     int main(int argc, char **argv) {                                                     \

@@ -393,16 +393,13 @@ static void test_class_table(void) {
 }
 
 static void setup(void) {
-    snprintf(g_dir, sizeof g_dir, "/tmp/eos_quicklook_XXXXXX");
-    if (!mkdtemp(g_dir)) abort();
+    test_tmpdir_create(g_dir, sizeof g_dir, "quicklook");
     GDALAllRegister();
     CPLPushErrorHandler(CPLQuietErrorHandler);
 }
 
 static void teardown(void) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", g_dir);
+    test_tmpdir_remove(g_dir);
 }
 
 int main(int argc, char **argv) {
