@@ -6,13 +6,11 @@
 # rotated geotransform, 13 bands, and the plain image formats open_from_memory accepts (PNG,
 # JPEG, GIF, BMP, JPEG 2000). GDAL's command-line tools only, no Python.
 #
-# Pixel content is a 24 x 16 crop of ../shared/data/geotiff/RGB.byte.tif when that exists (the
-# rasterio test image, CC0), else constant fills; the three smallest files of that folder are
-# copied as they are (also CC0). Run from anywhere: tests/fuzz/gen_raster_seeds.sh
+# Every seed is synthetic (constant fills made with gdal_create): no dataset of ../shared is
+# copied or cropped into the project. Run from anywhere: tests/fuzz/gen_raster_seeds.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=tests/fuzz/corpus/raster
-shared=${EOS_SHARED:-../shared}/data/geotiff
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
@@ -20,12 +18,8 @@ rm -f "$out"/*
 
 t() { gdal_translate -q "$@"; }
 src=$tmp/src.tif
-if [ -f "$shared/RGB.byte.tif" ]; then
-    t -srcwin 330 300 24 16 "$shared/RGB.byte.tif" "$src"
-else
-    gdal_create -q -of GTiff -outsize 24 16 -bands 3 -ot Byte -burn 7 -burn 90 -burn 200 \
-        -a_srs EPSG:32618 -a_ullr 101985 2826915 109185 2822115 -a_nodata 0 "$src"
-fi
+gdal_create -q -of GTiff -outsize 24 16 -bands 3 -ot Byte -burn 7 -burn 90 -burn 200 \
+    -a_srs EPSG:32618 -a_ullr 101985 2826915 109185 2822115 -a_nodata 0 "$src"
 tiled16=(-co TILED=YES -co BLOCKXSIZE=16 -co BLOCKYSIZE=16)
 
 t -ot UInt16 -scale 0 255 0 10000 -a_nodata 0 "${tiled16[@]}" -co COMPRESS=DEFLATE "$src" "$out/u16_tiled_deflate.tif"
@@ -50,9 +44,25 @@ t -of BMP -b 1 "$src" "$out/gray.bmp"
 if gdalinfo --formats | grep JP2OpenJPEG >/dev/null; then
     t -of JP2OpenJPEG -b 1 "$src" "$out/gray.jp2"
 fi
-for f in rotated.tif float_nan.tif float_raster_with_nodata.tif; do
-    if [ -f "$shared/$f" ]; then cp "$shared/$f" "$out/$f"; chmod 644 "$out/$f"; fi
-done
+# a rotated/sheared geotransform (written through a VRT: gdal_translate 3.6 has no -a_gt)
+cat > "$tmp/rot.vrt" <<VRT
+<VRTDataset rasterXSize="10" rasterYSize="15">
+  <GeoTransform>100, 17.32, 5.0, 200, 10.0, -8.66</GeoTransform>
+  <VRTRasterBand dataType="Byte" band="1">
+    <NoDataValue>255</NoDataValue>
+    <SimpleSource><SourceFilename relativeToVRT="0">$src</SourceFilename><SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="10" ySize="15"/><DstRect xOff="0" yOff="0" xSize="10" ySize="15"/>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+VRT
+t -co COMPRESS=PACKBITS "$tmp/rot.vrt" "$out/rotated_gt.tif"
+# f32 with a huge negative nodata in a custom CRS without EPSG code, and a positive-y transform
+gdal_create -q -of GTiff -outsize 13 12 -bands 1 -ot Float32 -burn 1.5 -a_nodata -3.4e38 \
+    -a_srs "+proj=laea +lat_0=45 +lon_0=-100 +x_0=0 +y_0=0 +datum=WGS84 +units=m" \
+    -a_ullr -1000 1000 300 -200 "$out/f32_laea_nodata.tif"
+gdal_create -q -of GTiff -outsize 3 2 -bands 1 -ot Float32 -burn 2 -a_nodata nan \
+    -a_ullr 0 0 3 2 "$out/f32_nan_positive_y.tif"
 rm -f "$out"/*.aux.xml "$out"/*.wld "$out"/*.msk
 
 for f in "$out"/*; do
