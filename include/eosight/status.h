@@ -29,7 +29,8 @@ extern "C" {
     X(NOT_FOUND,     "not found")                                                \
     X(LIMIT,         "a size or count limit was exceeded")                       \
     X(BACKEND,       "kernel back-end failure")                                  \
-    X(INTERNAL,      "internal error (a bug in eosight)")
+    X(INTERNAL,      "internal error (a bug in eosight)")                        \
+    X(NUMERIC,       "non-finite numbers (NaN or infinity)")
 
 typedef enum eos_status {
 #define EOS_STATUS_ENUM_(name, msg) EOS_##name,
