@@ -7,9 +7,11 @@
  *   log.h     log callback          tensor.h element types, the plain tensor descriptor
  *   model.h   contexts, ONNX models, inference sessions
  *   npy.h     NumPy .npy read/write
+ *   rng.h     the seeded pseudo-random generator (shuffling, augmentation, initialisation)
  *   geo.h     CRSs, pixel/map/lon-lat transforms, footprints, tile grids     } built with
  *   raster.h  raster reading (bands, windows, tiles, normalisation), writing } EOS_WITH_GDAL
  *   mask.h    class-mask clean-up and polygonising to GeoJSON/GPKG/WKT        } (the default)
+ *   data.h    labelled datasets, augmentation, batch loaders                 }
  */
 #ifndef EOSIGHT_EOSIGHT_H
 #define EOSIGHT_EOSIGHT_H
@@ -23,10 +25,12 @@
 #include "eosight/log.h"
 #include "eosight/model.h"
 #include "eosight/npy.h"
+#include "eosight/rng.h"
 #include "eosight/status.h"
 #include "eosight/tensor.h"
 
 /* Geospatial I/O: declared always, defined when the library was built with EOS_WITH_GDAL. */
+#include "eosight/data.h"
 #include "eosight/geo.h"
 #include "eosight/mask.h"
 #include "eosight/raster.h"
