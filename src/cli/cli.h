@@ -18,6 +18,8 @@ int cli_info(int argc, char **argv);
 int cli_quicklook(int argc, char **argv);
 int cli_polygonize(int argc, char **argv);
 int cli_clean_mask(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 /* Print "eosight: <msg>" to stderr; returns code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

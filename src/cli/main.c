@@ -20,6 +20,8 @@ static const struct {
     { "quicklook", cli_quicklook, "render a raster (and a class mask) as a PNG/JPEG picture" },
     { "polygonize", cli_polygonize, "class mask -> polygons with class and area (GeoJSON/GPKG/CSV)" },
     { "clean-mask", cli_clean_mask, "tidy a class mask: opening/closing, small objects and holes" },
+    { "train", cli_train, "train a classifier, tagger or segmentation net on labelled imagery" },
+    { "eval", cli_eval, "score a trained model on a labelled dataset (accuracy, F1, mIoU)" },
 };
 
 static void usage(FILE *f) {
