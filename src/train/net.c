@@ -566,6 +566,22 @@ static eos_status node_setup(eos_net *net, tplan *p, int i, tnode *t, eos_err *e
         t->kind = n->op == EOS_OP_ADD ? TK_ADD : TK_MUL;
         t->w = n->in[1];
         const tval *b = &p->vals[t->w];
+        if (t->fuse_relu && b->numel != x->numel) {   /* only the same-shape add fuses */
+            for (int j = i + 1; j < g->n_nodes; j++)
+                if (g->nodes[j].n_in == 1 && g->nodes[j].in[0] == n->out[0]) {
+                    p->nodes[j].nop = false;
+                    break;
+                }
+            t->fuse_relu = false;
+        }
+        if (t->fuse_relu) {
+            for (int j = i + 1; j < g->n_nodes; j++)
+                if (g->nodes[j].n_in == 1 && g->nodes[j].in[0] == n->out[0]) {
+                    t->y = g->nodes[j].out[0];
+                    y = &p->vals[t->y];
+                    break;
+                }
+        }
         if (!(b->numel == x->numel || (x->ndim >= 2 && b->numel == x->d[1])) ||
             x->numel != y->numel)
             return eos_err_set(err, EOS_UNSUPPORTED, "node '%s': only same-shape or "
@@ -648,13 +664,16 @@ static eos_status node_setup(eos_net *net, tplan *p, int i, tnode *t, eos_err *e
     return EOS_OK;
 }
 
-/* BN -> ReLU where the ReLU is the BN output's only reader (and it is no graph output): the BN
- * node computes both (oneDNN's fused norm+relu; one pass less each way). */
+/* BN -> ReLU or Add -> ReLU where the ReLU is the only reader (and no graph output): the BN or
+ * Add node computes both (oneDNN's fused norm+relu; a fused residual add+relu), one pass over
+ * the activation less each way. */
 static void mark_bn_relu(eos_net *net, tplan *p) {
     const eos_graph *g = &net->g;
     for (int i = 0; i < g->n_nodes; i++) {
         const eos_node *n = &g->nodes[i];
-        if (n->op != EOS_OP_BATCH_NORM || n->out[0] == net->output) continue;
+        if ((n->op != EOS_OP_BATCH_NORM && n->op != EOS_OP_ADD) || n->out[0] == net->output)
+            continue;
+        if (n->op == EOS_OP_ADD && n->in[0] == n->in[1]) continue;
         if (eos_graph_n_consumers(g, n->out[0]) != 1) continue;
         for (int j = i + 1; j < g->n_nodes; j++) {
             const eos_node *m = &g->nodes[j];
@@ -860,6 +879,18 @@ static eos_status ref_fwd(eos_net *net, tplan *p, tnode *t, bool train) {
                           pw(net, p, t->w), pw(net, p, t->b), y);
         break;
     case TK_ADD: case TK_MUL:
+        if (t->kind == TK_ADD && p->vals[t->w].numel == X->numel) {   /* residual: parallel */
+            const float *b = p->vals[t->w].x;
+            int64_t n = X->numel;
+            if (t->fuse_relu) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+                for (int64_t i = 0; i < n; i++) y[i] = fmaxf(x[i] + b[i], 0.0f);
+            } else {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+                for (int64_t i = 0; i < n; i++) y[i] = x[i] + b[i];
+            }
+            break;
+        }
         eos_tref_binary_fwd(t->kind == TK_ADD ? 0 : 1, X->numel, p->vals[t->w].numel, x,
                             p->vals[t->w].x, y);
         break;
@@ -949,6 +980,25 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
                 add_f(dx, dy, X->numel);
             } else {
                 for (int64_t i = 0; i < X->numel; i++) dx[i] += 2.0f * x[i] * dy[i];
+            }
+            break;
+        }
+        if (t->kind == TK_ADD && p->vals[t->w].numel == X->numel) {   /* pass-through */
+            if (t->fuse_relu) {   /* relu backward once, into scratch */
+                float *m = p->scratch;
+                const float *yv = Y->x;
+                int64_t ne = Y->numel;
+#pragma omp parallel for simd schedule(static) if (ne > 65536)
+                for (int64_t k = 0; k < ne; k++) m[k] = yv[k] > 0 ? dy[k] : 0.0f;
+                dy = m;
+            }
+            int ins[2] = {t->x, t->w};
+            for (int k = 0; k < 2; k++) {
+                if (!p->vals[ins[k]].g) continue;
+                bool acc;
+                float *d = eos__tgrad_dst(p, ins[k], &acc);
+                if (acc) add_f(p->vals[ins[k]].g, dy, X->numel);
+                else copy_f(d, dy, X->numel);
             }
             break;
         }
