@@ -152,9 +152,21 @@ static eos_status net_finish(eos_net *net, eos_err *err) {
     return eos__tdn_init(net, err);
 }
 
-static eos_status net_alloc(eos_ctx *ctx, const eos_net_params *params, eos_net **out) {
+/* Start of eos_net_build / eos_net_load: clear ctx, check arguments, allocate an empty net. */
+static eos_status net_alloc(eos_ctx *ctx, const void *what, const eos_net_params *params,
+                            eos_net **out, const char *fn) {
+    eos__ctx_clear(ctx);
+    eos_err err = {0};
+    if (!what || !out) {
+        eos_err_set(&err, EOS_INVALID_ARG, "%s: NULL argument", fn);
+        return eos__ctx_fail(ctx, &err);
+    }
+    *out = NULL;
     eos_net *net = eos_calloc(1, sizeof *net);
-    if (!net) return EOS_NOMEM;
+    if (!net) {
+        eos_err_set(&err, EOS_NOMEM, "out of memory");
+        return eos__ctx_fail(ctx, &err);
+    }
     net->ctx = ctx;
     net->params = params ? *params : eos_net_default_params();
     eos_graph_init(&net->g);
@@ -164,18 +176,9 @@ static eos_status net_alloc(eos_ctx *ctx, const eos_net_params *params, eos_net 
 
 eos_status eos_net_build(eos_ctx *ctx, const eos_arch *a, uint64_t seed,
                          const eos_net_params *params, eos_net **out) {
-    eos__ctx_clear(ctx);
-    eos_err err = {0};
-    if (!a || !out) {
-        eos_err_set(&err, EOS_INVALID_ARG, "eos_net_build: NULL argument");
-        return eos__ctx_fail(ctx, &err);
-    }
-    *out = NULL;
     eos_net *net;
-    if (net_alloc(ctx, params, &net) != EOS_OK) {
-        eos_err_set(&err, EOS_NOMEM, "out of memory");
-        return eos__ctx_fail(ctx, &err);
-    }
+    EOS_TRY(net_alloc(ctx, a, params, &net, "eos_net_build"));
+    eos_err err = {0};
     eos_status st = eos__arch_build(a, seed, &net->g, &err);
     if (st == EOS_OK) st = net_finish(net, &err);
     if (st != EOS_OK) {
@@ -221,18 +224,9 @@ static eos_status read_file(const char *path, uint8_t **buf, size_t *len, eos_er
 
 eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *params,
                         eos_net **out) {
-    eos__ctx_clear(ctx);
-    eos_err err = {0};
-    if (!path || !out) {
-        eos_err_set(&err, EOS_INVALID_ARG, "eos_net_load: NULL argument");
-        return eos__ctx_fail(ctx, &err);
-    }
-    *out = NULL;
     eos_net *net;
-    if (net_alloc(ctx, params, &net) != EOS_OK) {
-        eos_err_set(&err, EOS_NOMEM, "out of memory");
-        return eos__ctx_fail(ctx, &err);
-    }
+    EOS_TRY(net_alloc(ctx, path, params, &net, "eos_net_load"));
+    eos_err err = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
     eos_status st = read_file(path, &buf, &len, &err);
@@ -795,8 +789,7 @@ void eos__tgrad_commit(tplan *p, int v, bool accumulate) {
     for (int64_t i = 0; i < n; i++) g[i] += s[i];
 }
 
-/* Gradient of v for an accumulating (+=) kernel: zeroed the first time in a pass. */
-static float *gacc(tplan *p, int v) {
+float *eos__tgrad_acc(tplan *p, int v) {
     if (v < 0) return NULL;
     tval *t = &p->vals[v];
     if (!t->g) return NULL;
@@ -930,8 +923,8 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
     const float *x = X->x, *dy = Y->g;
     switch (t->kind) {
     case TK_CONV:
-        eos_tref_conv_bwd(&t->conv, x, pw(net, p, t->w), dy, gacc(p, t->x), gacc(p, t->w),
-                          gacc(p, t->b));
+        eos_tref_conv_bwd(&t->conv, x, pw(net, p, t->w), dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, t->w),
+                          eos__tgrad_acc(p, t->b));
         break;
     case TK_BN: {
         const eos_node *n = t->n;
@@ -944,20 +937,20 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
             dy = m;
         }
         eos_tref_bn_bwd(rows_of(X), X->d[1], x, pw(net, p, n->in[1]), t->save_mean,
-                        t->save_invstd, dy, gacc(p, t->x), gacc(p, n->in[1]), gacc(p, n->in[2]));
+                        t->save_invstd, dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, n->in[1]), eos__tgrad_acc(p, n->in[2]));
         break;
     }
     case TK_ACT:
-        eos_tref_act_bwd(t->act, t->alpha, t->beta, X->numel, x, Y->x, dy, gacc(p, t->x));
+        eos_tref_act_bwd(t->act, t->alpha, t->beta, X->numel, x, Y->x, dy, eos__tgrad_acc(p, t->x));
         break;
     case TK_POOL:
-        eos_tref_pool_bwd(&t->pool, x, t->argmax, dy, gacc(p, t->x));
+        eos_tref_pool_bwd(&t->pool, x, t->argmax, dy, eos__tgrad_acc(p, t->x));
         break;
     case TK_GAP:
-        eos_tref_gap_bwd(X->d[0], X->d[2] * X->d[3], X->d[1], dy, gacc(p, t->x));
+        eos_tref_gap_bwd(X->d[0], X->d[2] * X->d[3], X->d[1], dy, eos__tgrad_acc(p, t->x));
         break;
     case TK_FLATTEN: {
-        float *dx = gacc(p, t->x);
+        float *dx = eos__tgrad_acc(p, t->x);
         if (!dx) break;
         if (X->ndim == 4 && X->d[2] * X->d[3] > 1) {
             eos_tref_nchw_to_nhwc(X->d[0], X->d[1], X->d[2], X->d[3], dy, p->scratch);
@@ -969,11 +962,11 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
     }
     case TK_GEMM:
         eos_tref_gemm_bwd(X->d[0], X->d[1], Y->d[1], t->trans_b, t->g_alpha, t->g_beta, x,
-                          pw(net, p, t->w), dy, gacc(p, t->x), gacc(p, t->w), gacc(p, t->b));
+                          pw(net, p, t->w), dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, t->w), eos__tgrad_acc(p, t->b));
         break;
     case TK_ADD: case TK_MUL:
         if (t->x == t->w) {   /* x + x, x * x */
-            float *dx = gacc(p, t->x);
+            float *dx = eos__tgrad_acc(p, t->x);
             if (!dx) break;
             if (t->kind == TK_ADD) {
                 add_f(dx, dy, X->numel);
@@ -1003,7 +996,7 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
             break;
         }
         eos_tref_binary_bwd(t->kind == TK_ADD ? 0 : 1, X->numel, p->vals[t->w].numel, x,
-                            p->vals[t->w].x, dy, gacc(p, t->x), gacc(p, t->w));
+                            p->vals[t->w].x, dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, t->w));
         break;
     case TK_CONCAT: {
         int64_t cp[64];
@@ -1014,22 +1007,22 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
         }
         /* the same value twice in one concat: gacc hands the same buffer out twice, which
          * the accumulating kernel handles */
-        for (int k = 0; k < t->n_in; k++) dxs[k] = gacc(p, t->ins[k]);
+        for (int k = 0; k < t->n_in; k++) dxs[k] = eos__tgrad_acc(p, t->ins[k]);
         eos_tref_concat_bwd(rows_of(Y), t->n_in, cp, dy, dxs);
         break;
     }
     case TK_RESIZE:
         eos_tref_resize_bwd(t->rmode, t->rcoord, X->d[0], X->d[1], X->d[2], X->d[3], Y->d[2],
-                            Y->d[3], dy, gacc(p, t->x));
+                            Y->d[3], dy, eos__tgrad_acc(p, t->x));
         break;
     case TK_DROPOUT:
-        eos_tref_dropout_bwd(X->numel, t->ratio, t->mask, dy, gacc(p, t->x));
+        eos_tref_dropout_bwd(X->numel, t->ratio, t->mask, dy, eos__tgrad_acc(p, t->x));
         break;
     case TK_SOFTMAX:
-        eos_tref_softmax_bwd(rows_of(X), X->d[1], Y->x, dy, gacc(p, t->x));
+        eos_tref_softmax_bwd(rows_of(X), X->d[1], Y->x, dy, eos__tgrad_acc(p, t->x));
         break;
     case TK_IDENTITY: {
-        float *dx = gacc(p, t->x);
+        float *dx = eos__tgrad_acc(p, t->x);
         if (dx) add_f(dx, dy, X->numel);
         break;
     }

@@ -684,24 +684,13 @@ static eos_status gemm_fwd(tplan *p, tnode *t, eos_err *err) {
     return r == dnnl_success ? EOS_OK : dfail(err, "sgemm", r);
 }
 
-static float *gzero(tplan *p, int v) {
-    if (v < 0) return NULL;
-    tval *t = &p->vals[v];
-    if (!t->g) return NULL;
-    if (!t->g_set) {
-        memset(t->g, 0, (size_t)t->numel * sizeof(float));
-        t->g_set = true;
-    }
-    return t->g;
-}
-
 static eos_status gemm_bwd(tplan *p, tnode *t, eos_err *err) {
     tval *X = &p->vals[t->x], *Y = &p->vals[t->y];
     int64_t m = X->d[0], k = X->d[1], n = Y->d[1];
     const float *B = p->vals[t->w].x, *dy = Y->g;
     float a = t->g_alpha;
     dnnl_status_t r = dnnl_success;
-    float *dx = gzero(p, t->x), *dB = gzero(p, t->w), *dc = gzero(p, t->b);
+    float *dx = eos__tgrad_acc(p, t->x), *dB = eos__tgrad_acc(p, t->w), *dc = eos__tgrad_acc(p, t->b);
     if (dx) {
         if (t->trans_b) r = dnnl_sgemm('N', 'N', m, k, n, a, dy, n, B, k, 1.0f, dx, k);
         else r = dnnl_sgemm('N', 'T', m, k, n, a, dy, n, B, n, 1.0f, dx, k);

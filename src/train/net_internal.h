@@ -134,6 +134,9 @@ eos_status eos__tdn_bwd(eos_net *net, tplan *p, tnode *t, eos_err *err);
  * eos__tgrad_commit after writing. */
 float *eos__tgrad_dst(tplan *p, int v, bool *accumulate);
 void   eos__tgrad_commit(tplan *p, int v, bool accumulate);
+/* Gradient of v for an accumulating (+=) kernel: zeroed the first time in a pass, NULL when v
+ * (-1 allowed) has no gradient. */
+float *eos__tgrad_acc(tplan *p, int v);
 /* The gradient of parameter value v (tparam.g), NULL when it is not trainable. */
 float *eos__tparam_grad(eos_net *net, int v);
 
