@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/strbuf.h"
 #include "eosight/alloc.h"
 #include "eosight/eval.h"
 #include "eosight/geo.h"
@@ -818,42 +819,22 @@ void eos_eval_print(const eos_eval_result *r, FILE *f) {
     fputc('\n', f);
 }
 
-/* A growing string for the JSON report. */
-typedef struct sbuf { char *s; size_t len, cap; bool oom; } sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *ns = eos_realloc(b->s, cap);
-        if (!ns) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
 /* The members of a JSON object string (without its braces), preceded by a comma. */
-static void sb_members(sbuf *b, const char *obj) {
+static void put_members(eos_strbuf *b, const char *obj) {
     const char *o = strchr(obj, '{'), *c = strrchr(obj, '}');
     if (!o || !c || c <= o + 1) return;
     const char *p = o + 1;
     while (p < c && (*p == ' ' || *p == '\n')) p++;
     if (p == c) return;
-    sb_add(b, ",", 1);
-    sb_add(b, p, (size_t)(c - p));
+    eos_strbuf_put(b, ",", 1);
+    eos_strbuf_put(b, p, (size_t)(c - p));
 }
 
 eos_status eos_eval_json(const eos_eval_result *r, char **out) {
     if (!r || !out) return EOS_INVALID_ARG;
     *out = NULL;
     const char *const *names = (const char *const *)r->class_names;
-    char *inner = NULL, *tuned = NULL, head[256];
+    char *inner = NULL, *tuned = NULL;
     eos_status st = EOS_INVALID_ARG;
     if (r->cm) st = eos_confusion_json(r->cm, names, r->excluded, &inner);
     else if (r->ml) st = eos_multilabel_json(r->ml, r->thresholds, names, &inner);
@@ -862,27 +843,18 @@ eos_status eos_eval_json(const eos_eval_result *r, char **out) {
         eos_free(inner);
         return st;
     }
-    sbuf b = { 0 };
+    eos_strbuf b = EOS_STRBUF_INIT;
     double score = eos_eval_score(r);
-    snprintf(head, sizeof head, "{\"task\":\"%s\",\"items\":%lld,\"seconds\":%.3f",
-             eos_task_name(r->task), (long long)r->items, r->seconds);
-    sb_add(&b, head, strlen(head));
-    if (isfinite(score)) {
-        snprintf(head, sizeof head, ",\"score\":%.17g", score);
-        sb_add(&b, head, strlen(head));
-    }
-    sb_members(&b, inner);
+    eos_strbuf_printf(&b, "{\"task\":\"%s\",\"items\":%lld,\"seconds\":%.3f",
+                      eos_task_name(r->task), (long long)r->items, r->seconds);
+    if (isfinite(score)) eos_strbuf_printf(&b, ",\"score\":%.17g", score);
+    put_members(&b, inner);
     if (tuned) {
-        sb_add(&b, ",\"tuned\":", 9);
-        sb_add(&b, tuned, strlen(tuned));
+        eos_strbuf_puts(&b, ",\"tuned\":");
+        eos_strbuf_puts(&b, tuned);
     }
-    sb_add(&b, "}", 1);
+    eos_strbuf_put(&b, "}", 1);
     eos_free(inner);
     eos_free(tuned);
-    if (b.oom) {
-        eos_free(b.s);
-        return EOS_NOMEM;
-    }
-    *out = b.s;
-    return EOS_OK;
+    return eos_strbuf_take(&b, out);
 }

@@ -15,11 +15,11 @@
 #include "eosight/metrics.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strbuf.h"
 #include "eosight/alloc.h"
 
 #define CM_MAX_CLASSES 4096
@@ -319,121 +319,36 @@ void eos_multilabel_tune(const eos_multilabel *ml, double beta, float *threshold
 
 /* ------------------------------------------------------------------ JSON */
 
-typedef struct jbuf {
-    char  *p;
-    size_t n, cap;
-    bool   oom;
-} jbuf;
-
-static void jb_put(jbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = eos_realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
+/* ,"key":value with NaN as null; put_fields does n of them. */
+static void put_field(eos_strbuf *b, const char *key, double v) {
+    eos_strbuf_put(b, ",", 1);
+    eos_strbuf_json_str(b, key);
+    eos_strbuf_put(b, ":", 1);
+    eos_strbuf_json_num(b, v);
 }
 
-static void jb_puts(jbuf *b, const char *s) { jb_put(b, s, strlen(s)); }
-
-static void jb_printf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jb_printf(jbuf *b, const char *fmt, ...) {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k > 0) jb_put(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
+static void put_fields(eos_strbuf *b, const char *const *keys, const double *vals, int n) {
+    for (int k = 0; k < n; k++) put_field(b, keys[k], vals[k]);
 }
 
-/* Bytes in the well-formed UTF-8 sequence at s, 0 when it is not one. */
-static int utf8_seq(const unsigned char *s) {
-    int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-          : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80) return 0;
-    return n;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped, bytes that are not
- * UTF-8 replaced by U+FFFD. */
-static void jb_str(jbuf *b, const char *s) {
-    jb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int n = utf8_seq(p);
-        if (n == 0) {
-            jb_puts(b, "\\ufffd");
-            p++;
-        } else if (*p == '"' || *p == '\\') {
-            jb_put(b, "\\", 1);
-            jb_put(b, (const char *)p++, 1);
-        } else if (*p < 0x20) {
-            jb_printf(b, "\\u%04x", *p++);
-        } else {
-            jb_put(b, (const char *)p, (size_t)n);
-            p += n;
-        }
-    }
-    jb_put(b, "\"", 1);
-}
-
-/* A number in the shortest form that reads back exactly; NaN and infinities as null. */
-static void jb_num(jbuf *b, double v) {
-    if (!isfinite(v)) {
-        jb_puts(b, "null");
-        return;
-    }
-    char tmp[40];
-    snprintf(tmp, sizeof tmp, "%.15g", v);
-    if (strtod(tmp, NULL) != v) snprintf(tmp, sizeof tmp, "%.17g", v);
-    jb_puts(b, tmp);
-}
-
-static void jb_key(jbuf *b, const char *k, bool first) {
-    if (!first) jb_put(b, ",", 1);
-    jb_str(b, k);
-    jb_put(b, ":", 1);
-}
-
-static void jb_name(jbuf *b, const char *const *names, int i) {
+static void put_name(eos_strbuf *b, const char *const *names, int i) {
     if (names && names[i]) {
-        jb_str(b, names[i]);
+        eos_strbuf_json_str(b, names[i]);
     } else {
-        jb_printf(b, "\"%d\"", i);
+        eos_strbuf_printf(b, "\"%d\"", i);
     }
 }
 
-static eos_status jb_finish(jbuf *b, char **out) {
-    if (b->oom) {
-        eos_free(b->p);
-        return EOS_NOMEM;
-    }
-    *out = b->p;
-    return EOS_OK;
-}
-
-static void json_class(jbuf *b, const eos_class_scores *s, const char *const *names, int c,
+static void json_class(eos_strbuf *b, const eos_class_scores *s, const char *const *names, int c,
                        bool excl) {
-    jb_puts(b, "{\"name\":");
-    jb_name(b, names, c);
-    jb_key(b, "precision", false);
-    jb_num(b, s->precision);
-    jb_key(b, "recall", false);
-    jb_num(b, s->recall);
-    jb_key(b, "f1", false);
-    jb_num(b, s->f1);
-    jb_key(b, "iou", false);
-    jb_num(b, s->iou);
-    jb_printf(b, ",\"support\":%lld,\"excluded\":%s}", (long long)s->support, excl ? "true" : "false");
+    eos_strbuf_puts(b, "{\"name\":");
+    put_name(b, names, c);
+    put_field(b, "precision", s->precision);
+    put_field(b, "recall", s->recall);
+    put_field(b, "f1", s->f1);
+    put_field(b, "iou", s->iou);
+    eos_strbuf_printf(b, ",\"support\":%lld,\"excluded\":%s}", (long long)s->support,
+                      excl ? "true" : "false");
 }
 
 eos_status eos_confusion_json(const eos_confusion *cm, const char *const *class_names,
@@ -445,29 +360,27 @@ eos_status eos_confusion_json(const eos_confusion *cm, const char *const *class_
     if (!sc) return EOS_NOMEM;
     eos_confusion_summary sum;
     eos_confusion_summarize(cm, excluded, sc, &sum);
-    jbuf b = { 0 };
-    jb_printf(&b, "{\"n_classes\":%d,\"counted\":%lld", cm->n, (long long)sum.counted);
-    const char *keys[] = { "accuracy", "pixel_accuracy", "macro_f1", "miou", "mean_dice" };
+    eos_strbuf b = EOS_STRBUF_INIT;
+    eos_strbuf_printf(&b, "{\"n_classes\":%d,\"counted\":%lld", cm->n, (long long)sum.counted);
+    const char *const keys[] = { "accuracy", "pixel_accuracy", "macro_f1", "miou", "mean_dice" };
     const double vals[] = { sum.accuracy, sum.accuracy, sum.macro_f1, sum.miou, sum.mean_dice };
-    for (int k = 0; k < 5; k++) {
-        jb_key(&b, keys[k], false);
-        jb_num(&b, vals[k]);
-    }
-    jb_puts(&b, ",\"per_class\":[");
+    put_fields(&b, keys, vals, 5);
+    eos_strbuf_puts(&b, ",\"per_class\":[");
     for (int c = 0; c < cm->n; c++) {
-        if (c) jb_put(&b, ",", 1);
+        if (c) eos_strbuf_put(&b, ",", 1);
         json_class(&b, &sc[c], class_names, c, excluded && excluded[c]);
     }
-    jb_puts(&b, "],\"confusion\":[");
+    eos_strbuf_puts(&b, "],\"confusion\":[");
     for (int t = 0; t < cm->n; t++) {
-        jb_puts(&b, t ? ",[" : "[");
+        eos_strbuf_puts(&b, t ? ",[" : "[");
         for (int p = 0; p < cm->n; p++)
-            jb_printf(&b, p ? ",%lld" : "%lld", (long long)cm->m[(int64_t)t * (cm->n + 1) + p]);
-        jb_put(&b, "]", 1);
+            eos_strbuf_printf(&b, p ? ",%lld" : "%lld",
+                              (long long)cm->m[(int64_t)t * (cm->n + 1) + p]);
+        eos_strbuf_put(&b, "]", 1);
     }
-    jb_puts(&b, "]}");
+    eos_strbuf_puts(&b, "]}");
     eos_free(sc);
-    return jb_finish(&b, out);
+    return eos_strbuf_take(&b, out);
 }
 
 /* Per-label positives (support). */
@@ -496,34 +409,29 @@ eos_status eos_multilabel_json(const eos_multilabel *ml, const float *thr,
     double *f1;
     int64_t *sup;
     if (ml_report_data(ml, thr, &s, &f1, &sup) != EOS_OK) return EOS_NOMEM;
-    jbuf b = { 0 };
-    jb_printf(&b, "{\"n_labels\":%d,\"rows\":%lld", ml->n, (long long)ml->rows);
-    const char *keys[] = { "micro_f1", "macro_f1", "micro_f2", "macro_f2", "micro_precision",
-                           "micro_recall", "samples_f2" };
+    eos_strbuf b = EOS_STRBUF_INIT;
+    eos_strbuf_printf(&b, "{\"n_labels\":%d,\"rows\":%lld", ml->n, (long long)ml->rows);
+    const char *const keys[] = { "micro_f1", "macro_f1", "micro_f2", "macro_f2",
+                                 "micro_precision", "micro_recall", "samples_f2" };
     const double vals[] = { s.micro_f1, s.macro_f1, s.micro_f2, s.macro_f2, s.micro_precision,
                             s.micro_recall, s.mean_f2_per_sample };
-    for (int k = 0; k < 7; k++) {
-        jb_key(&b, keys[k], false);
-        jb_num(&b, vals[k]);
-    }
-    jb_puts(&b, ",\"thresholds\":[");
+    put_fields(&b, keys, vals, 7);
+    eos_strbuf_puts(&b, ",\"thresholds\":[");
     for (int j = 0; j < ml->n; j++) {
-        if (j) jb_put(&b, ",", 1);
-        jb_num(&b, ml_thr(thr, j));
+        if (j) eos_strbuf_put(&b, ",", 1);
+        eos_strbuf_json_num(&b, ml_thr(thr, j));
     }
-    jb_puts(&b, "],\"per_label\":[");
+    eos_strbuf_puts(&b, "],\"per_label\":[");
     for (int j = 0; j < ml->n; j++) {
-        jb_puts(&b, j ? ",{\"name\":" : "{\"name\":");
-        jb_name(&b, names, j);
-        jb_key(&b, "f1", false);
-        jb_num(&b, f1[j]);
-        jb_key(&b, "threshold", false);
-        jb_num(&b, ml_thr(thr, j));
-        jb_printf(&b, ",\"support\":%lld}", (long long)sup[j]);
+        eos_strbuf_puts(&b, j ? ",{\"name\":" : "{\"name\":");
+        put_name(&b, names, j);
+        put_field(&b, "f1", f1[j]);
+        put_field(&b, "threshold", ml_thr(thr, j));
+        eos_strbuf_printf(&b, ",\"support\":%lld}", (long long)sup[j]);
     }
-    jb_puts(&b, "]}");
+    eos_strbuf_puts(&b, "]}");
     eos_free(f1);
-    return jb_finish(&b, out);
+    return eos_strbuf_take(&b, out);
 }
 
 /* ------------------------------------------------------------------ text tables */
