@@ -582,9 +582,11 @@ static eos_status end_of_epoch(fit_run *r, fit_state *fs, int epoch, double tr_l
         eos_free(vo.tuned);
         if (st != EOS_OK) return st;
         if (cfg->patience > 0 && fs->bad_epochs >= cfg->patience) *stop = true;
-    } else if (!r->val) {
-        EOS_TRY(save_model(r, cfg->out, NULL, NULL, epoch + 1));
-        fs->best_epoch = epoch + 1;
+    } else {
+        if (!r->val) {   /* no validation: the latest model is the one kept */
+            EOS_TRY(save_model(r, cfg->out, NULL, NULL, epoch + 1));
+            fs->best_epoch = epoch + 1;
+        }
         log_line(r, "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%lld,\"train_loss\":%.6f,"
                  "\"train_metric\":%.6f,\"seconds\":%.2f}", epoch + 1, (long long)fs->step,
                  tr_loss, tr_metric, secs);

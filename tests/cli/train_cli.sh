@@ -52,6 +52,11 @@ check "metadata: classes" grep -q "eosight.classes.*red,blue" "$tmp/inspect.txt"
 check "metadata: norm" grep -q "eosight.norm.mean" "$tmp/inspect.txt"
 check "metadata: command" grep -q "eosight.train.command" "$tmp/inspect.txt"
 
+# an epoch line for every epoch, validated or not
+"$EOS" train "${common[@]}" --epochs 4 --val-every 3 --out "$tmp/v.onnx" 2> /dev/null
+check "--val-every 3: 4 epoch lines, 2 with val_score" \
+    [ "$(grep -c '"event":"epoch"' "$tmp/v.onnx.log.jsonl")" -eq 4 -a "$(grep -c '"val_score"' "$tmp/v.onnx.log.jsonl")" -eq 2 ]
+
 # same seed, same curve
 "$EOS" train "${common[@]}" --epochs 12 --out "$tmp/b.onnx" 2> /dev/null
 curve() { grep -o '"train_loss":[-0-9.e]*,"train_metric":[-0-9.e]*' "$1"; }
