@@ -316,8 +316,8 @@ static eos_status conv_try(tdn_ctx *c, tplan *p, tnode *t, tdn *d, bool bf16, eo
         es = mk_reorder(c, d, &srcf, TM_SRCF, &srcc, TM_SRC, &d->r_src, NULL, &same, err);
         if (es == EOS_OK)
             es = mk_reorder(c, d, &dstf, TM_DDSTF, &dstc, TM_DDST, &d->r_ddst, NULL, &same, err);
-        d->src_b = eos_malloc(dnnl_memory_desc_get_size(&srcc));
-        d->ddst_b = eos_malloc(dnnl_memory_desc_get_size(&dstc));
+        d->src_b = eos_calloc(1, dnnl_memory_desc_get_size(&srcc) + 4096);
+        d->ddst_b = eos_calloc(1, dnnl_memory_desc_get_size(&dstc) + 4096);
         if (es == EOS_OK && (!d->src_b || !d->ddst_b)) es = eos_err_set(err, EOS_NOMEM, "out of memory");
     }
     if (es == EOS_OK && bp) {
@@ -344,8 +344,16 @@ static eos_status conv_try(tdn_ctx *c, tplan *p, tnode *t, tdn *d, bool bf16, eo
     return EOS_OK;
 }
 
+/* oneDNN 2.6's AMX bf16 backward-weights, run by two threads, now and then returns non-finite
+ * weight gradients when the input map is smaller than the kernel (seen on a 3x3 stride-2
+ * convolution of a 1x1 map: 3 runs in 24 of a small ResNet; never with one thread, never on
+ * larger maps). Such layers cost nothing worth converting anyway, so they stay f32. */
+static bool bf16_worth(const eos_tconv *cv) {
+    return cv->h_in >= cv->kh && cv->w_in >= cv->kw;
+}
+
 static eos_status conv_make(eos_net *net, tdn_ctx *c, tplan *p, tnode *t, tdn *d, eos_err *err) {
-    if (net->params.bf16) {
+    if (net->params.bf16 && bf16_worth(&t->conv)) {
         EOS_TRY(conv_try(c, p, t, d, true, err));
         if (d->fwd.prim) return EOS_OK;
     }
