@@ -247,8 +247,14 @@ eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *pa
     return EOS_OK;
 }
 
-static void plan_free(tplan *p) {
+/* Free a plan and the value buffers it owns (n_values: the graph's value count). */
+static void plan_free(tplan *p, int n_values) {
     if (!p) return;
+    for (int v = 0; p->vals && v < n_values; v++)
+        if (p->vals[v].owned) {
+            eos_free(p->vals[v].x);
+            eos_free(p->vals[v].g);
+        }
     if (p->nodes) {
         for (int i = 0; i < p->n_nodes; i++) {
             tnode *t = &p->nodes[i];
@@ -272,16 +278,7 @@ static void plan_free(tplan *p) {
  * graph. */
 void eos_net_free(eos_net *net) {
     if (!net) return;
-    for (int i = 0; i < EOS_NET_MAX_PLANS; i++) {
-        tplan *p = net->plans[i];
-        if (!p) continue;
-        for (int v = 0; v < net->g.n_values; v++)
-            if (p->vals[v].owned) {
-                eos_free(p->vals[v].x);
-                eos_free(p->vals[v].g);
-            }
-        plan_free(p);
-    }
+    for (int i = 0; i < EOS_NET_MAX_PLANS; i++) plan_free(net->plans[i], net->g.n_values);
     for (int i = 0; i < net->n_params_; i++) {
         eos_free(net->params_[i].w);
         eos_free(net->params_[i].g);
@@ -719,12 +716,7 @@ static eos_status plan_make(eos_net *net, int batch, int h, int w, tplan **out, 
     }
     eos_free(tmp);
     if (st != EOS_OK) {
-        for (int v = 0; v < g->n_values && p->vals; v++)
-            if (p->vals[v].owned) {
-                eos_free(p->vals[v].x);
-                eos_free(p->vals[v].g);
-            }
-        plan_free(p);
+        plan_free(p, g->n_values);
         return st;
     }
     *out = p;
@@ -734,12 +726,7 @@ static eos_status plan_make(eos_net *net, int batch, int h, int w, tplan **out, 
 static void plan_drop(eos_net *net, int slot) {
     tplan *p = net->plans[slot];
     if (!p) return;
-    for (int v = 0; v < net->g.n_values; v++)
-        if (p->vals[v].owned) {
-            eos_free(p->vals[v].x);
-            eos_free(p->vals[v].g);
-        }
-    plan_free(p);
+    plan_free(p, net->g.n_values);
     if (net->cur == p) net->cur = NULL;
     net->plans[slot] = NULL;
 }
