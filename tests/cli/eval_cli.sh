@@ -10,11 +10,7 @@
 # $1 is the built eosight command.
 set -u
 EOS="$1"
-fail=0; passed=0
-check() { # check NAME CONDITION...
-    local name="$1"; shift
-    if "$@"; then passed=$((passed+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 skip() { echo "SKIP: $1"; echo "0 passed, 0 failed, 1 skipped"; exit 77; }
 if ! command -v gdal_create >/dev/null || "$EOS" eval --help 2>&1 | grep -q "without GDAL"; then
     skip "needs GDAL (gdal_create, EOS_WITH_GDAL)"
@@ -122,5 +118,4 @@ check "missing model: exit 1" [ $? -eq 1 ]
 check "missing dataset: exit 1, names it" bash -c "[ $? -eq 1 ] && grep -q nowhere '$tmp/nodata.err'"
 "$EOS" --help | grep -q "eval"; check "eosight --help lists eval" [ $? -eq 0 ]
 
-echo "$passed passed, $fail failed, 0 skipped"
-[ $fail -eq 0 ]
+summary

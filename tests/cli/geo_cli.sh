@@ -5,11 +5,7 @@
 # clean-mask --min-object 2 removes). $1 is the built eosight command.
 set -u
 EOS="$1"
-fail=0; passed=0
-check() { # check NAME CONDITION...
-    local name="$1"; shift
-    if "$@"; then passed=$((passed+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 if ! command -v gdal_create >/dev/null || "$EOS" info --help 2>&1 | grep -q "without GDAL"; then
     echo "SKIP: needs GDAL (gdal_create, EOS_WITH_GDAL)"; echo "0 passed, 0 failed, 1 skipped"; exit 77
 fi
@@ -57,5 +53,4 @@ check "CSV holds WKT" grep -q "POLYGON" "$tmp/c.csv"
 "$EOS" polygonize "$tmp/mask.tif" "$tmp/x.txt" > /dev/null 2>&1
 check "unknown vector extension is bad usage (2)" [ $? -eq 2 ]
 
-echo "$passed passed, $fail failed, 0 skipped"
-[ $fail -eq 0 ]
+summary

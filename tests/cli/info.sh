@@ -4,11 +4,7 @@
 # unreadable files (1) with messages naming the file. $1 is the built eosight command.
 set -u
 EOS="$1"
-fail=0; passed=0
-check() { # check NAME CONDITION...
-    local name="$1"; shift
-    if "$@"; then passed=$((passed+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 if ! command -v gdal_create >/dev/null || "$EOS" info --help 2>&1 | grep -q "without GDAL"; then
     echo "SKIP: needs GDAL (gdal_create, EOS_WITH_GDAL)"; echo "0 passed, 0 failed, 1 skipped"; exit 77
 fi
@@ -43,5 +39,4 @@ echo "not an image" > "$tmp/notes.txt"
 check "text file: exit 1 (PARSE)" bash -c "[ $rc -eq 1 ] && grep -q 'PARSE' '$tmp/err2.txt'"
 "$EOS" info "$tmp/s2.tif" --bands 7 2> "$tmp/err3.txt"; rc=$?
 check "band out of range: exit 1" bash -c "[ $rc -eq 1 ] && grep -q 'band 7 requested' '$tmp/err3.txt'"
-echo "$passed passed, $fail failed, 0 skipped"
-[ $fail -eq 0 ]
+summary

@@ -5,11 +5,7 @@
 set -u
 EOS="$1"
 DATA="tests/data/models/resnet_block"
-fail=0; passed=0
-check() { # check NAME CONDITION...
-    local name="$1"; shift
-    if "$@"; then passed=$((passed+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 if [ ! -f "$DATA/model.onnx" ]; then
     echo "SKIP: $DATA/model.onnx missing (generate with tools/gen_golden.py)"; echo "0 passed, 0 failed, 1 skipped"; exit 77
 fi
@@ -50,5 +46,4 @@ EOS_BACKEND=ref "$EOS" bench "$DATA/model.onnx" --runs 2 --warmup 0 > "$tmp/benc
 check "EOS_BACKEND=ref forces ref" grep -q '"backend":"ref"' "$tmp/bench2.txt"
 EOS_BACKEND=bogus "$EOS" bench "$DATA/model.onnx" --runs 1 > /dev/null 2>&1; rc=$?
 check "EOS_BACKEND=bogus is refused" [ $rc -ne 0 ]
-echo "$passed passed, $fail failed"
-[ $fail -eq 0 ]
+summary

@@ -7,11 +7,7 @@
 # $1 is the built eosight command.
 set -u
 EOS="$1"
-fail=0; passed=0
-check() { # check NAME CONDITION...
-    local name="$1"; shift
-    if "$@"; then passed=$((passed+1)); echo "ok   $name"; else fail=$((fail+1)); echo "FAIL $name"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 if ! command -v gdal_create >/dev/null || "$EOS" train --help 2>&1 | grep -q "without GDAL"; then
     echo "SKIP: needs GDAL (gdal_create, EOS_WITH_GDAL)"; echo "0 passed, 0 failed, 1 skipped"; exit 77
 fi
@@ -75,5 +71,4 @@ printf 'garbage' > "$tmp/e.onnx.ckpt"
 check "a corrupt checkpoint is refused (exit 1)" [ $? -eq 1 ]
 check "message says checkpoint" grep -qi "checkpoint" "$tmp/e.err"
 
-echo "$passed passed, $fail failed, 0 skipped"
-[ $fail -eq 0 ]
+summary
