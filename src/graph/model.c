@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "eosight/alloc.h"
 #include "graph/graph.h"
 #include "graph/passes.h"
@@ -21,7 +22,7 @@
 
 /* Files above this size are refused (protobuf's own 2 GiB limit; bigger weights belong in
  * external data files). */
-#define MODEL_FILE_MAX ((long)2 << 30)
+#define MODEL_FILE_MAX ((size_t)2 << 30)
 
 struct eos_ctx {
     eos_ctx_params params;
@@ -158,36 +159,10 @@ eos_status eos_model_load(eos_ctx *ctx, const char *path, eos_model **out) {
     *out = NULL;
     eos_err err;
     eos_err_clear(&err);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        eos_err_set(&err, EOS_IO, "cannot open model file '%s'", path);
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    if (eos__read_file(path, "model file", MODEL_FILE_MAX, &buf, &size, &err) != EOS_OK)
         return ctx_fail(ctx, &err);
-    }
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        eos_err_set(&err, EOS_IO, "cannot read model file '%s'", path);
-        return ctx_fail(ctx, &err);
-    }
-    if (size > MODEL_FILE_MAX) {
-        fclose(f);
-        eos_err_set(&err, EOS_LIMIT, "model file '%s' is larger than 2 GiB (use external data)", path);
-        return ctx_fail(ctx, &err);
-    }
-    void *buf = eos_malloc(size ? (size_t)size : 1);
-    if (!buf) {
-        fclose(f);
-        eos_err_set(&err, EOS_NOMEM, "out of memory reading '%s' (%ld bytes)", path, size);
-        return ctx_fail(ctx, &err);
-    }
-    size_t got = size ? fread(buf, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (got != (size_t)size) {
-        eos_free(buf);
-        eos_err_set(&err, EOS_IO, "short read on '%s'", path);
-        return ctx_fail(ctx, &err);
-    }
     char *dir = eos_strdup(path);
     if (!dir) {
         eos_free(buf);
@@ -198,7 +173,7 @@ eos_status eos_model_load(eos_ctx *ctx, const char *path, eos_model **out) {
     if (slash) *slash = '\0';
     else strcpy(dir, ".");
     if (!dir[0]) strcpy(dir, "/");
-    eos_status st = eos_model_load_from_memory(ctx, buf, (size_t)size, dir, out);
+    eos_status st = eos_model_load_from_memory(ctx, buf, size, dir, out);
     eos_free(dir);
     eos_free(buf);
     if (st != EOS_OK) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "eosight/alloc.h"
 #include "onnx/onnx.h"
 #include "ops/ops.h"
@@ -190,38 +191,6 @@ eos_status eos_net_build(eos_ctx *ctx, const eos_arch *a, uint64_t seed,
     return EOS_OK;
 }
 
-static eos_status read_file(const char *path, uint8_t **buf, size_t *len, eos_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return eos_err_set(err, EOS_IO, "cannot open '%s'", path);
-    uint8_t *b = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 1 << 20;
-            uint8_t *nb = eos_realloc(b, nc);
-            if (!nb) {
-                eos_free(b);
-                fclose(f);
-                return eos_err_set(err, EOS_NOMEM, "out of memory reading '%s'", path);
-            }
-            b = nb;
-            cap = nc;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        eos_free(b);
-        return eos_err_set(err, EOS_IO, "read error on '%s'", path);
-    }
-    *buf = b;
-    *len = n;
-    return EOS_OK;
-}
-
 eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *params,
                         eos_net **out) {
     eos_net *net;
@@ -229,7 +198,7 @@ eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *pa
     eos_err err = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
-    eos_status st = read_file(path, &buf, &len, &err);
+    eos_status st = eos__read_file(path, "model file", (size_t)2 << 30, &buf, &len, &err);
     if (st == EOS_OK) {
         st = eos_onnx_parse(buf, len, NULL, &net->g, &err);
         eos_free(buf);
@@ -905,26 +874,31 @@ static eos_status ref_fwd(eos_net *net, tplan *p, tnode *t, bool train) {
 
 /* ------------------------------------------------------------------ reference backward */
 
+/* Backward of a ReLU fused into the node that produced Y (BN or Add): dy where the output is
+ * positive, 0 elsewhere, in the plan's scratch. */
+static const float *relu_bwd_scratch(tplan *p, const tval *Y, const float *dy) {
+    float *m = p->scratch;
+    const float *yv = Y->x;
+    int64_t ne = Y->numel;
+#pragma omp parallel for simd schedule(static) if (ne > 65536)
+    for (int64_t k = 0; k < ne; k++) m[k] = yv[k] > 0 ? dy[k] : 0.0f;
+    return m;
+}
+
 static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
     tval *X = &p->vals[t->x], *Y = &p->vals[t->y];
     const float *x = X->x, *dy = Y->g;
     switch (t->kind) {
     case TK_CONV:
-        eos_tref_conv_bwd(&t->conv, x, pw(net, p, t->w), dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, t->w),
-                          eos__tgrad_acc(p, t->b));
+        eos_tref_conv_bwd(&t->conv, x, pw(net, p, t->w), dy, eos__tgrad_acc(p, t->x),
+                          eos__tgrad_acc(p, t->w), eos__tgrad_acc(p, t->b));
         break;
     case TK_BN: {
         const eos_node *n = t->n;
-        if (t->fuse_relu) {   /* relu backward from the output into scratch */
-            float *m = p->scratch;
-            const float *yv = Y->x;
-            int64_t ne = Y->numel;
-#pragma omp parallel for simd schedule(static) if (ne > 65536)
-            for (int64_t k = 0; k < ne; k++) m[k] = yv[k] > 0 ? dy[k] : 0.0f;
-            dy = m;
-        }
+        if (t->fuse_relu) dy = relu_bwd_scratch(p, Y, dy);
         eos_tref_bn_bwd(rows_of(X), X->d[1], x, pw(net, p, n->in[1]), t->save_mean,
-                        t->save_invstd, dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, n->in[1]), eos__tgrad_acc(p, n->in[2]));
+                        t->save_invstd, dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, n->in[1]),
+                        eos__tgrad_acc(p, n->in[2]));
         break;
     }
     case TK_ACT:
@@ -949,7 +923,8 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
     }
     case TK_GEMM:
         eos_tref_gemm_bwd(X->d[0], X->d[1], Y->d[1], t->trans_b, t->g_alpha, t->g_beta, x,
-                          pw(net, p, t->w), dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, t->w), eos__tgrad_acc(p, t->b));
+                          pw(net, p, t->w), dy, eos__tgrad_acc(p, t->x), eos__tgrad_acc(p, t->w),
+                          eos__tgrad_acc(p, t->b));
         break;
     case TK_ADD: case TK_MUL:
         if (t->x == t->w) {   /* x + x, x * x */
@@ -964,14 +939,7 @@ static eos_status ref_bwd(eos_net *net, tplan *p, tnode *t) {
             break;
         }
         if (t->kind == TK_ADD && p->vals[t->w].numel == X->numel) {   /* pass-through */
-            if (t->fuse_relu) {   /* relu backward once, into scratch */
-                float *m = p->scratch;
-                const float *yv = Y->x;
-                int64_t ne = Y->numel;
-#pragma omp parallel for simd schedule(static) if (ne > 65536)
-                for (int64_t k = 0; k < ne; k++) m[k] = yv[k] > 0 ? dy[k] : 0.0f;
-                dy = m;
-            }
+            if (t->fuse_relu) dy = relu_bwd_scratch(p, Y, dy);
             int ins[2] = {t->x, t->w};
             for (int k = 0; k < 2; k++) {
                 if (!p->vals[ins[k]].g) continue;

@@ -316,8 +316,8 @@ static eos_status conv_try(tdn_ctx *c, tplan *p, tnode *t, tdn *d, bool bf16, eo
         es = mk_reorder(c, d, &srcf, TM_SRCF, &srcc, TM_SRC, &d->r_src, NULL, &same, err);
         if (es == EOS_OK)
             es = mk_reorder(c, d, &dstf, TM_DDSTF, &dstc, TM_DDST, &d->r_ddst, NULL, &same, err);
-        d->src_b = eos_calloc(1, dnnl_memory_desc_get_size(&srcc) + 4096);
-        d->ddst_b = eos_calloc(1, dnnl_memory_desc_get_size(&dstc) + 4096);
+        d->src_b = eos_malloc(dnnl_memory_desc_get_size(&srcc));
+        d->ddst_b = eos_malloc(dnnl_memory_desc_get_size(&dstc));
         if (es == EOS_OK && (!d->src_b || !d->ddst_b)) es = eos_err_set(err, EOS_NOMEM, "out of memory");
     }
     if (es == EOS_OK && bp) {

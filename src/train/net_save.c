@@ -10,10 +10,12 @@
  *   u32 CRC-32 (IEEE) of everything before it
  * Written to PATH.part and renamed, so a crash leaves the previous checkpoint intact.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "eosight/alloc.h"
 #include "onnx/onnx_write.h"
 #include "train/net_internal.h"
@@ -36,13 +38,16 @@ eos_status eos_net_save_onnx(eos_net *net, const char *path, const char *const *
 }
 
 static uint32_t crc_table[256];
-static void crc_init(void) {
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static void crc_fill(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
         crc_table[i] = c;
     }
 }
+static void crc_init(void) { pthread_once(&crc_once, crc_fill); }
+
 static uint32_t crc_update(uint32_t crc, const void *buf, size_t n) {
     const uint8_t *b = buf;
     crc = ~crc;
@@ -122,26 +127,20 @@ eos_status eos_net_load_checkpoint(eos_net *net, const char *path, void **blob, 
     crc_init();
     *blob = NULL;
     *blob_size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return ckpt_fail(net, EOS_IO, "cannot open checkpoint '%s'", path);
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (sz < 24) {
-        fclose(f);
+    uint8_t *buf = NULL;
+    size_t fsz = 0;
+    eos_err e = {0};
+    if (eos__read_file(path, "checkpoint", (size_t)1 << 40, &buf, &fsz, &e) != EOS_OK)
+        return ckpt_fail(net, e.status, "%s", e.msg);
+    if (fsz < 24) {
+        eos_free(buf);
         return ckpt_fail(net, EOS_PARSE, "'%s' is not an eosight checkpoint", path);
     }
-    uint8_t *buf = eos_malloc((size_t)sz);
-    if (!buf) {
-        fclose(f);
-        return ckpt_fail(net, EOS_NOMEM, "out of memory reading '%s'", path);
-    }
-    size_t got = fread(buf, 1, (size_t)sz, f);
-    fclose(f);
+    long sz = (long)fsz;
     eos_status st = EOS_OK;
     uint32_t crc;
     memcpy(&crc, buf + sz - 4, 4);
-    if (got != (size_t)sz || memcmp(buf, "EOSCKPT1", 8) != 0)
+    if (memcmp(buf, "EOSCKPT1", 8) != 0)
         st = ckpt_fail(net, EOS_PARSE, "'%s' is not an eosight checkpoint", path);
     else if (crc_update(0, buf, (size_t)sz - 4) != crc)
         st = ckpt_fail(net, EOS_PARSE, "checkpoint '%s' is corrupt (CRC mismatch)", path);
