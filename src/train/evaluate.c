@@ -28,31 +28,13 @@
 #include "eosight/eval.h"
 #include "eosight/geo.h"
 #include "eosight/raster.h"
+#include "analysis/infer.h"
 
 #define EVAL_MAX_SIZE     16384   /* largest input side / tile accepted from metadata or params */
 #define EVAL_TILE_ALIGN   32      /* tiles are a multiple of this (U-Net down-sampling) */
 #define EVAL_MAX_BATCH    4096
 
-/* Pixel loops (transforms, softmax, argmax) run on the engine's OpenMP threads when there is
- * enough work: OMP_FOR(threads, work) before a for loop. */
-#ifdef _OPENMP
-#include <omp.h>
-#define EVAL_PRAGMA_(x) _Pragma(#x)
-#define OMP_FOR(nt, work) \
-    EVAL_PRAGMA_(omp parallel for schedule(static) num_threads(nt) if ((work) > 32768))
-#define OMP_FOR_OR(nt, work, var) \
-    EVAL_PRAGMA_(omp parallel for schedule(static) num_threads(nt) if ((work) > 32768) \
-                 reduction(| : var))
-static int eval_threads(int n) { return n > 0 ? n : omp_get_max_threads(); }
-#else
-#define OMP_FOR(nt, work)
-#define OMP_FOR_OR(nt, work, var)
-static int eval_threads(int n) { return n > 0 ? n : 1; }
-#endif
-
 /* ------------------------------------------------------------------ metadata */
-
-typedef enum out_kind { OUT_SOFTMAX, OUT_SIGMOID, OUT_PROBS } out_kind;
 
 /* What the model's metadata and declared shapes say, checked against the dataset. */
 typedef struct eval_setup {
@@ -60,42 +42,10 @@ typedef struct eval_setup {
     int      n_classes, n_bands;
     int      in_h, in_w;          /* classify/tag input size; 0: the images' own */
     int      fixed_h, fixed_w;    /* the model input's fixed H, W; 0: symbolic */
-    out_kind kind;
+    eos_out_kind kind;
     float   *thresholds;          /* tag: n_classes */
     eos_norm norm;
 } eval_setup;
-
-/* Entries of a comma-separated list ("" has none). */
-static int list_len(const char *s) {
-    if (!*s) return 0;
-    int n = 1;
-    for (; *s; s++) n += *s == ',';
-    return n;
-}
-
-/* Entry i of a comma-separated list, blanks trimmed: *p, *len. */
-static void list_at(const char *s, int i, const char **p, size_t *len) {
-    for (; i > 0; i--) s = strchr(s, ',') + 1;
-    const char *e = strchr(s, ',');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
-    while (n && (*s == ' ' || *s == '\t')) s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
-    *p = s;
-    *len = n;
-}
-
-/* Entry i as a number; false when it is not a finite one. */
-static bool list_num(const char *s, int i, double *v) {
-    const char *p;
-    size_t n;
-    list_at(s, i, &p, &n);
-    char buf[64], *end;
-    if (n == 0 || n >= sizeof buf) return false;
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    *v = strtod(buf, &end);
-    return *end == '\0' && isfinite(*v);
-}
 
 eos_status eos_eval_model_task(eos_ctx *ctx, const eos_model *m, eos_task *out) {
     eos__ctx_clear(ctx);
@@ -125,14 +75,14 @@ static eos_status check_classes(const eos_model *m, const eos_dataset *ds, eos_e
     const char *s = eos_model_meta(m, "eosight.classes");
     int n = eos_dataset_n_classes(ds);
     if (!s) return EOS_OK;   /* the output size is still checked at the first run */
-    int nm = list_len(s);
+    int nm = eos__list_len(s);
     if (nm != n)
         return eos_err_set(err, EOS_INVALID_ARG, "the model has %d classes (eosight.classes), the "
                            "dataset %d", nm, n);
     for (int c = 0; c < n; c++) {
         const char *p, *dn = eos_dataset_class_name(ds, c);
         size_t len;
-        list_at(s, c, &p, &len);
+        eos__list_at(s, c, &p, &len);
         if (strlen(dn) != len || memcmp(dn, p, len))
             return eos_err_set(err, EOS_INVALID_ARG, "class %d is '%.*s' in the model "
                                "(eosight.classes) but '%.100s' in the dataset", c,
@@ -156,9 +106,9 @@ static eos_status check_io(const eos_model *m, const eos_dataset *ds, eval_setup
         return eos_err_set(err, EOS_INVALID_ARG, "the model takes %lld bands, the dataset's images "
                            "have %d", (long long)in.dims[1], su->n_bands);
     const char *bands = eos_model_meta(m, "eosight.bands");
-    if (bands && list_len(bands) != su->n_bands)
+    if (bands && eos__list_len(bands) != su->n_bands)
         return eos_err_set(err, EOS_INVALID_ARG, "the model takes %d bands (eosight.bands = %.200s), "
-                           "the dataset's images have %d", list_len(bands), bands, su->n_bands);
+                           "the dataset's images have %d", eos__list_len(bands), bands, su->n_bands);
     bool fixed = in.dims[2] > 0 && in.dims[3] > 0;
     if (fixed && (in.dims[2] > EVAL_MAX_SIZE || in.dims[3] > EVAL_MAX_SIZE))
         return eos_err_set(err, EOS_LIMIT, "the model input is %lld x %lld, larger than %d",
@@ -174,9 +124,9 @@ static eos_status read_input_size(const eos_model *m, eval_setup *su, eos_err *e
     su->in_h = su->fixed_h;
     su->in_w = su->fixed_w;
     if (!s) return EOS_OK;
-    int n = list_len(s);
+    int n = eos__list_len(s);
     double h, w;
-    if ((n != 1 && n != 2) || !list_num(s, 0, &h) || !list_num(s, n - 1, &w) || h < 1 || w < 1 ||
+    if ((n != 1 && n != 2) || !eos__list_num(s, 0, &h) || !eos__list_num(s, n - 1, &w) || h < 1 || w < 1 ||
         h > EVAL_MAX_SIZE || w > EVAL_MAX_SIZE || h != floor(h) || w != floor(w))
         return eos_err_set(err, EOS_PARSE, "eosight.input_size is '%.100s': expected H,W in "
                            "pixels (1..%d)", s, EVAL_MAX_SIZE);
@@ -194,12 +144,12 @@ static eos_status read_thresholds(const eos_model *m, eval_setup *su, eos_err *e
     const char *s = eos_model_meta(m, "eosight.thresholds");
     for (int c = 0; c < su->n_classes; c++) su->thresholds[c] = 0.5f;
     if (!s) return EOS_OK;
-    if (list_len(s) != su->n_classes)
+    if (eos__list_len(s) != su->n_classes)
         return eos_err_set(err, EOS_PARSE, "eosight.thresholds has %d values for %d labels",
-                           list_len(s), su->n_classes);
+                           eos__list_len(s), su->n_classes);
     for (int c = 0; c < su->n_classes; c++) {
         double v;
-        if (!list_num(s, c, &v) || v < 0 || v > 1)
+        if (!eos__list_num(s, c, &v) || v < 0 || v > 1)
             return eos_err_set(err, EOS_PARSE, "eosight.thresholds: value %d is not a number in "
                                "[0, 1]", c + 1);
         su->thresholds[c] = (float)v;
@@ -209,10 +159,10 @@ static eos_status read_thresholds(const eos_model *m, eval_setup *su, eos_err *e
 
 static eos_status read_output_kind(const eos_model *m, eval_setup *su, eos_err *err) {
     const char *s = eos_model_meta(m, "eosight.output");
-    su->kind = su->task == EOS_TASK_TAG ? OUT_SIGMOID : OUT_SOFTMAX;
+    su->kind = su->task == EOS_TASK_TAG ? EOS_OUT_SIGMOID : EOS_OUT_SOFTMAX;
     if (!s || !strcmp(s, "logits")) return EOS_OK;
     if (!strcmp(s, "probabilities")) {
-        su->kind = OUT_PROBS;
+        su->kind = EOS_OUT_PROBS;
         return EOS_OK;
     }
     return eos_err_set(err, EOS_PARSE, "eosight.output is '%.100s': expected logits or "
@@ -242,226 +192,6 @@ static eos_status setup_read(eos_ctx *ctx, const eos_model *m, const eos_dataset
     return EOS_OK;
 }
 
-/* ------------------------------------------------------------------ D4 transforms */
-
-/* Where out[y][x] of D4 element t reads from in (h x w): t & 3 quarter turns counter-clockwise
- * (numpy's rot90) of the image flipped left-right when t & 4. Odd turns need h == w. */
-static void d4_src(int t, int h, int w, int y, int x, int *sy, int *sx) {
-    int yy = y, xx = x;
-    switch (t & 3) {
-    case 1: yy = x; xx = w - 1 - y; break;
-    case 2: yy = h - 1 - y; xx = w - 1 - x; break;
-    case 3: yy = h - 1 - x; xx = y; break;
-    default: break;
-    }
-    if (t & 4) xx = w - 1 - xx;
-    *sy = yy;
-    *sx = xx;
-}
-
-/* Every D4 map is affine: in-plane source offset of out[y][x] = base + y * dy + x * dx. */
-typedef struct d4_map { int64_t base, dy, dx; } d4_map;
-
-static d4_map d4_affine(int t, int h, int w) {
-    int y0, x0, y1, x1, y2, x2;
-    d4_src(t, h, w, 0, 0, &y0, &x0);
-    d4_src(t, h, w, 0, 1, &y1, &x1);
-    d4_src(t, h, w, 1, 0, &y2, &x2);
-    d4_map m;
-    m.base = (int64_t)y0 * w + x0;
-    m.dx = (int64_t)y1 * w + x1 - m.base;
-    m.dy = (int64_t)y2 * w + x2 - m.base;
-    return m;
-}
-
-/* dst = T_t(src) for n_planes planes of h x w (gather). */
-static void d4_apply(int t, const float *src, float *dst, int64_t n_planes, int h, int w, int nt) {
-    d4_map m = d4_affine(t, h, w);
-    int64_t rows = n_planes * h, plane = (int64_t)h * w;
-    OMP_FOR(nt, rows * w)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t p = r / h, y = r % h;
-        const float *s = src + p * plane + m.base + y * m.dy;
-        float *d = dst + r * w;
-        for (int64_t x = 0; x < w; x++) d[x] = s[x * m.dx];
-    }
-}
-
-/* acc += T_t^-1(src): src was computed on T_t(input), so its pixel (y, x) belongs where T_t
- * read it from. Each output row scatters to distinct pixels, so rows run in parallel. */
-static void d4_scatter_add(int t, const float *src, float *acc, int64_t n_planes, int h, int w,
-                           int nt) {
-    d4_map m = d4_affine(t, h, w);
-    int64_t rows = n_planes * h, plane = (int64_t)h * w;
-    OMP_FOR(nt, rows * w)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t p = r / h, y = r % h;
-        float *a = acc + p * plane + m.base + y * m.dy;
-        const float *s = src + r * w;
-        for (int64_t x = 0; x < w; x++) a[x * m.dx] += s[x];
-    }
-}
-
-/* The D4 elements a run averages over for an h x w input. */
-static int tta_list(const eos_eval_params *p, int h, int w, int *t) {
-    int n = 0;
-    bool sq = h == w;
-    int all = p->tta8 ? 8 : p->tta ? 4 : 1;
-    for (int k = 0; k < all; k++)
-        if (sq || (k & 1) == 0) t[n++] = k;
-    return n;
-}
-
-/* ------------------------------------------------------------------ running the model */
-
-typedef struct runner {
-    eos_session *s;
-    int          n_classes;
-    out_kind     kind;
-    int          n_threads;       /* for the pixel loops */
-    bool         argmax_only;     /* classify/segment: scores are only compared */
-    const eos_eval_params *params;
-    float       *xt;   size_t xt_cap;   /* transformed input */
-    float       *p;    size_t p_cap;    /* one transform's probabilities */
-} runner;
-
-static bool grow(float **buf, size_t *cap, size_t n) {
-    if (n <= *cap) return true;
-    float *b = eos_realloc(*buf, n * sizeof *b);
-    if (!b) return false;
-    *buf = b;
-    *cap = n;
-    return true;
-}
-
-/* Logits -> probabilities in place: y is [n, C, per] (per = pixels, 1 for image outputs). */
-static void to_probs(float *y, int64_t n, int C, int64_t per, out_kind kind, int nt) {
-    if (kind == OUT_PROBS) return;
-    int64_t total = n * C * per, cells = n * per;
-    if (kind == OUT_SIGMOID) {
-        OMP_FOR(nt, total)
-        for (int64_t i = 0; i < total; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
-        return;
-    }
-    OMP_FOR(nt, total)
-    for (int64_t i = 0; i < cells; i++) {
-        float *v = y + (i / per) * C * per + i % per;
-        float mx = v[0], sum = 0;
-        for (int c = 1; c < C; c++) mx = fmaxf(mx, v[c * per]);
-        for (int c = 0; c < C; c++) sum += (v[c * per] = expf(v[c * per] - mx));
-        for (int c = 0; c < C; c++) v[c * per] /= sum;
-    }
-}
-
-/* The output must be [n, C] ([n, C, 1, 1] also) for image tasks, [n, C, h, w] when dense. */
-static eos_status check_output(const runner *r, const eos_tensor *y, int n, bool dense, int h,
-                               int w, eos_err *err) {
-    char got[128];
-    eos_shape_str(y->ndim, y->dims, got, sizeof got);
-    if (y->dtype != EOS_DTYPE_F32)
-        return eos_err_set(err, EOS_TYPE, "the model's output is %s, not f32",
-                           eos_dtype_name(y->dtype));
-    bool ok = y->ndim >= 2 && y->dims[0] == n && y->dims[1] == r->n_classes;
-    if (dense) ok = ok && y->ndim == 4 && y->dims[2] == h && y->dims[3] == w;
-    else ok = ok && eos_tensor_numel(y) == (int64_t)n * r->n_classes;
-    if (ok) return EOS_OK;
-    if (dense)
-        return eos_err_set(err, EOS_SHAPE, "the model's output is %s for a %d x %d input, expected "
-                           "[%d x %d x %d x %d] (%d classes in the dataset)", got, h, w, n,
-                           r->n_classes, h, w, r->n_classes);
-    return eos_err_set(err, EOS_SHAPE, "the model's output is %s, expected [%d x %d] (%d classes "
-                       "in the dataset)", got, n, r->n_classes, r->n_classes);
-}
-
-/* One run; dst gets the outputs as probabilities (raw when probs is false). */
-static eos_status run_once(runner *r, const float *x, int n, int c, int h, int w, bool dense,
-                           bool probs, float *dst, eos_err *err) {
-    eos_tensor in = { EOS_DTYPE_F32, 4, { n, c, h, w }, (void *)x };
-    eos_status st = eos_session_run(r->s, &in, 1);
-    if (st != EOS_OK) return eos_err_set(err, st, "%s", eos_session_errmsg(r->s));
-    eos_tensor y;
-    EOS_TRY(eos_session_output(r->s, 0, &y));
-    EOS_TRY(check_output(r, &y, n, dense, h, w, err));
-    int64_t per = dense ? (int64_t)h * w : 1, total = (int64_t)n * r->n_classes * per;
-    const float *src = y.data;
-    int bad = 0;
-    OMP_FOR_OR(r->n_threads, total, bad)
-    for (int64_t i = 0; i < total; i++) {
-        dst[i] = src[i];
-        bad |= !isfinite(src[i]);
-    }
-    if (bad)
-        return eos_err_set(err, EOS_NUMERIC, "the model produced NaN or infinite outputs");
-    if (probs) to_probs(dst, n, r->n_classes, per, r->kind, r->n_threads);
-    return EOS_OK;
-}
-
-/* Scores of x [n, c, h, w] into out: [n, C] or, when dense, [n, C, h, w] in the input's frame.
- * Probabilities averaged over the TTA transforms; without TTA, for argmax-only tasks, the raw
- * outputs (softmax keeps the order). */
-static eos_status runner_run(runner *r, const float *x, int n, int c, int h, int w, bool dense,
-                             float *out, eos_err *err) {
-    int t[8], nt = tta_list(r->params, h, w, t), th = r->n_threads;
-    int64_t per = dense ? (int64_t)h * w : 1;
-    size_t n_out = (size_t)n * (size_t)r->n_classes * (size_t)per;
-    size_t n_in = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
-    if (nt == 1) return run_once(r, x, n, c, h, w, dense, !r->argmax_only, out, err);
-    if (!grow(&r->xt, &r->xt_cap, n_in) || !grow(&r->p, &r->p_cap, n_out))
-        return eos_err_set(err, EOS_NOMEM, "out of memory for test-time augmentation");
-    memset(out, 0, n_out * sizeof *out);
-    for (int k = 0; k < nt; k++) {
-        if (t[k]) d4_apply(t[k], x, r->xt, (int64_t)n * c, h, w, th);
-        EOS_TRY(run_once(r, t[k] ? r->xt : x, n, c, h, w, dense, true, r->p, err));
-        if (dense) {
-            d4_scatter_add(t[k], r->p, out, (int64_t)n * r->n_classes, h, w, th);
-        } else {
-            for (size_t i = 0; i < n_out; i++) out[i] += r->p[i];
-        }
-    }
-    OMP_FOR(th, n_out)
-    for (size_t i = 0; i < n_out; i++) out[i] /= (float)nt;
-    return EOS_OK;
-}
-
-/* Index of the largest of n values spaced stride apart (the first on ties). */
-static int argmax(const float *v, int n, int64_t stride) {
-    int best = 0;
-    for (int c = 1; c < n; c++)
-        if (v[c * stride] > v[best * stride]) best = c;
-    return best;
-}
-
-/* ------------------------------------------------------------------ progress */
-
-typedef struct progress {
-    bool    on;
-    double  t0, last;
-    int64_t total;
-} progress;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void progress_show(progress *p, double done, bool final) {
-    if (!p->on) return;
-    double t = now_s();
-    if (!final && t - p->last < 0.2) return;
-    p->last = t;
-    double el = t - p->t0, rate = el > 0 ? done / el : 0;
-    double eta = rate > 0 ? ((double)p->total - done) / rate : 0;
-    int bar = p->total ? (int)(24.0 * done / (double)p->total) : 24;
-    char b[25];
-    for (int i = 0; i < 24; i++) b[i] = i < bar ? '#' : '.';
-    b[24] = '\0';
-    fprintf(stderr, "\reval [%s] %lld/%lld  %.1f items/s  ETA %d:%02d  ", b, (long long)done,
-            (long long)p->total, rate, (int)eta / 60, (int)eta % 60);
-    if (final) fputc('\n', stderr);
-    fflush(stderr);
-}
-
 /* ------------------------------------------------------------------ classify / tag */
 
 typedef struct eval_run {
@@ -469,8 +199,8 @@ typedef struct eval_run {
     const eos_dataset     *ds;
     const eos_eval_params *p;
     eval_setup            *su;
-    runner                 r;
-    progress               prog;
+    eos_runner             r;
+    eos_progress           prog;
     int64_t                limit;     /* items to evaluate */
     eos_eval_result       *out;
 } eval_run;
@@ -478,13 +208,13 @@ typedef struct eval_run {
 static eos_status score_batch(eval_run *e, const eos_batch *b, int n, float *probs,
                               int32_t *pred, eos_err *err) {
     int C = e->su->n_classes;
-    EOS_TRY(runner_run(&e->r, b->x, b->n, b->c, b->h, b->w, false, probs, err));
+    EOS_TRY(eos__runner_run(&e->r, b->x, b->n, b->c, b->h, b->w, false, probs, err));
     if (e->su->task == EOS_TASK_TAG) {
         eos_status st = eos_multilabel_add(e->out->ml, probs, b->tags, n);
         if (st != EOS_OK) return eos_err_set(err, st, "cannot add %d rows of scores", n);
         return EOS_OK;
     }
-    for (int i = 0; i < n; i++) pred[i] = argmax(probs + (size_t)i * C, C, 1);
+    for (int i = 0; i < n; i++) pred[i] = eos__argmax(probs + (size_t)i * C, C, 1);
     eos_confusion_add(e->out->cm, b->y, pred, n, EOS_IGNORE_INDEX);
     return EOS_OK;
 }
@@ -517,7 +247,7 @@ static eos_status eval_images(eval_run *e, eos_err *err) {
         int n = (int)(e->limit - e->out->items < b.n ? e->limit - e->out->items : b.n);
         st = score_batch(e, &b, n, probs, pred, err);
         e->out->items += n;
-        progress_show(&e->prog, (double)e->out->items, false);
+        eos__progress_show(&e->prog, (double)e->out->items, false);
     }
     eos_free(probs);
     eos_free(pred);
@@ -591,7 +321,7 @@ static eos_status seg_cut(const eval_run *e, const eos_sample *smp, const eos_ti
     int S = b->S;
     int64_t rows = (int64_t)smp->c * S;
     for (int x = 0; x < S; x++) b->xs[x] = reflect(t->read_x0 + x, smp->w);
-    OMP_FOR(e->r.n_threads, rows * S)
+    EOS_OMP_FOR(e->r.n_threads, rows * S)
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / S, y = r % S;
         const float *row = smp->img + ((size_t)c * smp->h + (size_t)reflect(t->read_y0 + y, smp->h)) * smp->w;
@@ -607,11 +337,11 @@ static eos_status seg_cut(const eval_run *e, const eos_sample *smp, const eos_ti
 static void seg_score(eval_run *e, const eos_sample *smp, const eos_tile *t, seg_buf *b) {
     int S = b->S, C = e->su->n_classes;
     int64_t plane = (int64_t)S * S, x0 = t->core_x0 - t->read_x0, y0 = t->core_y0 - t->read_y0;
-    OMP_FOR(e->r.n_threads, (int64_t)t->core_h * t->core_w * C)
+    EOS_OMP_FOR(e->r.n_threads, (int64_t)t->core_h * t->core_w * C)
     for (int y = 0; y < t->core_h; y++) {
         const float *p = b->probs + (y0 + y) * S + x0;
         uint8_t *pred = b->pred + (size_t)y * t->core_w;
-        for (int x = 0; x < t->core_w; x++) pred[x] = (uint8_t)argmax(p + x, C, plane);
+        for (int x = 0; x < t->core_w; x++) pred[x] = (uint8_t)eos__argmax(p + x, C, plane);
     }
     for (int y = 0; y < t->core_h; y++) {
         const uint8_t *truth = smp->mask + (size_t)(t->core_y0 + y) * smp->w + t->core_x0;
@@ -633,9 +363,9 @@ static eos_status seg_image(eval_run *e, const eos_sample *smp, seg_buf *b, eos_
         eos_tile t;
         eos_tile_grid_tile(&g, i, &t);
         EOS_TRY(seg_cut(e, smp, &t, b, err));
-        EOS_TRY(runner_run(&e->r, b->x, 1, smp->c, S, S, true, b->probs, err));
+        EOS_TRY(eos__runner_run(&e->r, b->x, 1, smp->c, S, S, true, b->probs, err));
         seg_score(e, smp, &t, b);
-        progress_show(&e->prog, (double)e->out->items + (double)(i + 1) / (double)n, false);
+        eos__progress_show(&e->prog, (double)e->out->items + (double)(i + 1) / (double)n, false);
     }
     return EOS_OK;
 }
@@ -712,24 +442,19 @@ static eos_status evaluate(eval_run *e, const eos_model *m, eos_err *err) {
     eos_status st = eos_norm_from_model(e->ctx, m, su->n_bands, &su->norm);
     if (st != EOS_OK) return eos_err_set(err, st, "%s", eos_ctx_errmsg(e->ctx));
     EOS_TRY(result_init(e->ds, e->p, su, e->out, err));
-    eos_session_params sp = eos_session_default_params();
-    sp.n_threads = e->p->n_threads;
-    st = eos_session_create(m, &sp, &e->r.s);
-    if (st != EOS_OK) return eos_err_set(err, st, "cannot create an inference session");
     e->r.n_classes = su->n_classes;
     e->r.kind = su->kind;
-    e->r.params = e->p;
-    e->r.n_threads = eval_threads(e->p->n_threads);
+    e->r.n_tta = e->p->tta8 ? 8 : e->p->tta ? 4 : 1;
+    e->r.feat_output = -1;
     e->r.argmax_only = su->task != EOS_TASK_TAG;
+    EOS_TRY(eos__runner_init(&e->r, m, e->p->n_threads, err));
     int64_t n = eos_dataset_size(e->ds);
     e->limit = e->p->max_items > 0 && e->p->max_items < n ? e->p->max_items : n;
-    e->prog.on = e->p->progress && isatty(STDERR_FILENO);
-    e->prog.t0 = e->prog.last = now_s();
-    e->prog.total = e->limit;
+    eos__progress_start(&e->prog, e->p->progress, "eval", "items", e->limit);
     st = su->task == EOS_TASK_SEGMENT ? eval_segment(e, err) : eval_images(e, err);
-    progress_show(&e->prog, (double)e->out->items, true);
+    eos__progress_show(&e->prog, (double)e->out->items, true);
     EOS_TRY(st);
-    e->out->seconds = now_s() - e->prog.t0;
+    e->out->seconds = eos__now_s() - e->prog.t0;
     result_finish(e->out);
     return EOS_OK;
 }
@@ -763,9 +488,7 @@ eos_status eos_evaluate(eos_ctx *ctx, const eos_model *m, const eos_dataset *ds,
     eos_status st = su ? check_params(p, &err) : eos_err_set(&err, EOS_NOMEM, "out of memory");
     eval_run e = { .ctx = ctx, .ds = ds, .p = p, .su = su, .out = out };
     if (st == EOS_OK) st = evaluate(&e, m, &err);
-    eos_session_free(e.r.s);
-    eos_free(e.r.xt);
-    eos_free(e.r.p);
+    eos__runner_free(&e.r);
     if (su) eos_free(su->thresholds);
     eos_free(su);
     if (st == EOS_OK) return EOS_OK;
