@@ -10,6 +10,7 @@
  *   rng.h     the seeded pseudo-random generator (shuffling, augmentation, initialisation)
  *   geo.h     CRSs, pixel/map/lon-lat transforms, footprints, tile grids     } built with
  *   raster.h  raster reading (bands, windows, tiles, normalisation), writing } EOS_WITH_GDAL
+ *   analysis.h  classify/tag/clouds/segment scenes, model contracts     }
  *   mask.h    class-mask clean-up and polygonising to GeoJSON/GPKG/WKT        } (the default)
  *   data.h    labelled datasets, augmentation, batch loaders                 }
  */
@@ -34,5 +35,6 @@
 #include "eosight/geo.h"
 #include "eosight/mask.h"
 #include "eosight/raster.h"
+#include "eosight/analysis.h"
 
 #endif /* EOSIGHT_EOSIGHT_H */

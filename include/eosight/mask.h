@@ -86,6 +86,11 @@ eos_mask_clean_params eos_mask_clean_default_params(void);
 int64_t eos_mask_area_to_px(const eos_georef *g, int64_t width_px, int64_t height_px,
                             double area_m2);
 
+/* The area of one pixel in square metres, as eos_mask_area_to_px computes it (for a geographic
+ * CRS: at the centre of the width_px x height_px raster; pass a transform moved to a row and
+ * height 1 for that row's pixels). 1 without georeferencing. Pure, thread-safe. */
+double eos_georef_pixel_area_m2(const eos_georef *g, int64_t width_px, int64_t height_px);
+
 /* Clean a class mask in place. For each class c present (ascending; the background and
  * nodata classes are not cleaned themselves), on the binary mask (mask == c): closing, then
  * opening, then removal of small objects and filling of small holes.

@@ -364,6 +364,10 @@ void eos_raster_writer_discard(eos_raster_writer *w);
 eos_status eos_raster_class_table(const eos_raster *r, eos_rgba *colors, char (*names)[64],
                                   int max, int *n /* OUT */);
 
+/* The built-in colour of class c (c >= 0) for masks that come without colours: hues spaced by
+ * the golden angle, so neighbouring classes differ. Pure, thread-safe. */
+eos_rgba eos_class_palette(int c);
+
 /* ------------------------------------------------------------------ quicklooks */
 
 typedef struct eos_quicklook_params {

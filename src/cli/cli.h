@@ -20,6 +20,12 @@ int cli_polygonize(int argc, char **argv);
 int cli_clean_mask(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_classify(int argc, char **argv);
+int cli_tag(int argc, char **argv);
+int cli_clouds(int argc, char **argv);
+int cli_segment(int argc, char **argv);
+int cli_models(int argc, char **argv);
+int cli_meta(int argc, char **argv);
 
 /* Print "eosight: <msg>" to stderr; returns code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -13,6 +13,11 @@ static const struct {
     int (*fn)(int, char **);
     const char *summary;
 } k_commands[] = {
+    { "classify", cli_classify, "classify images or scenes into scene classes (top-k, patch grids)" },
+    { "tag", cli_tag, "tag images with every label above its own threshold" },
+    { "clouds", cli_clouds, "clear/cloudy screening of images, cloudy fraction of scenes" },
+    { "segment", cli_segment, "segment a scene of any size into a georeferenced class mask" },
+    { "models", cli_models, "list the models on the search path with their contracts" },
     { "run", cli_run, "run an ONNX model on .npy inputs, write every output as .npy" },
     { "bench", cli_bench, "time a model: median/p90 latency and images/s as one JSON line" },
     { "inspect", cli_inspect, "show a model's inputs, outputs, metadata and operator counts" },
@@ -21,6 +26,7 @@ static const struct {
     { "polygonize", cli_polygonize, "class mask -> polygons with class and area (GeoJSON/GPKG/CSV)" },
     { "clean-mask", cli_clean_mask, "tidy a class mask: opening/closing, small objects and holes" },
     { "train", cli_train, "train a classifier, tagger or segmentation net on labelled imagery" },
+    { "meta", cli_meta, "show or edit a model's metadata (its contract), weights untouched" },
     { "eval", cli_eval, "score a trained model on a labelled dataset (accuracy, F1, mIoU)" },
 };
 
@@ -29,7 +35,7 @@ static void usage(FILE *f) {
                "usage: eosight <command> [options]   (eosight <command> --help for details)\n\n"
                "commands:\n", EOS_VERSION_STRING);
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
+        fprintf(f, "  %-12s %s\n", k_commands[i].name, k_commands[i].summary);
     fprintf(f, "\nenvironment:\n"
                "  EOS_BACKEND=ref|dnnl   force a kernel back-end (default: dnnl when built)\n");
 }

@@ -437,9 +437,7 @@ static double geographic_pixel_area(const eos_geotransform *t, int64_t width, in
     return det * d2r * d2r * m * nn * cos(lat * d2r);
 }
 
-int64_t eos_mask_area_to_px(const eos_georef *g, int64_t width_px, int64_t height_px,
-                            double area_m2) {
-    if (!(area_m2 > 0)) return 0;
+double eos_georef_pixel_area_m2(const eos_georef *g, int64_t width_px, int64_t height_px) {
     double px_m2 = 1.0;   /* no georeferencing: a pixel counts as 1 m2 */
     if (g && g->has_transform) {
         const double *gt = g->transform.gt;
@@ -451,6 +449,13 @@ int64_t eos_mask_area_to_px(const eos_georef *g, int64_t width_px, int64_t heigh
             px_m2 *= u * u;
         }
     }
+    return px_m2;
+}
+
+int64_t eos_mask_area_to_px(const eos_georef *g, int64_t width_px, int64_t height_px,
+                            double area_m2) {
+    if (!(area_m2 > 0)) return 0;
+    double px_m2 = eos_georef_pixel_area_m2(g, width_px, height_px);
     if (!(px_m2 > 0) || !isfinite(px_m2)) return 0;
     double n = area_m2 / px_m2;
     n -= n * 1e-12;   /* 100 m2 over 100.0000000000001 m2 pixels is 1 pixel, not 2 */

@@ -374,8 +374,7 @@ eos_status eos_quicklook_rgb(eos_ctx *ctx, eos_raster *r, const eos_quicklook_pa
 
 /* ------------------------------------------------------------------ overlay */
 
-/* Class colours when the caller has none: hues spaced by the golden angle. */
-static eos_rgba palette_color(int c) {
+eos_rgba eos_class_palette(int c) {
     double h = fmod(c * 137.508, 360.0) / 60.0, s = 0.75, v = 0.95;
     double f = h - floor(h), p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
     double rgb[6][3] = { { v, t, p }, { q, v, p }, { p, v, t }, { p, q, v }, { t, p, v },
@@ -385,7 +384,7 @@ static eos_rgba palette_color(int c) {
 }
 
 typedef struct classes {
-    const eos_rgba    *colors;       /* NULL: palette_color */
+    const eos_rgba    *colors;       /* NULL: eos_class_palette */
     const char *const *names;        /* NULL or entries NULL: "class N" */
     int                n;
     double             alpha;
@@ -393,7 +392,7 @@ typedef struct classes {
 } classes;
 
 static eos_rgba class_color(const classes *cl, int c) {
-    return cl->colors ? cl->colors[c] : palette_color(c);
+    return cl->colors ? cl->colors[c] : eos_class_palette(c);
 }
 
 /* Blend the class of each picture pixel (mask cell by nearest neighbour) over the picture. */
