@@ -17,7 +17,8 @@
  * whole image, resized to the model's input as in training, or, for a scene larger than the
  * model's window, a grid of windows (a "patch grid"): one prediction per cell, the class share
  * of the scene, optional GeoTIFF/GeoJSON outputs of the grid. The window is the ground the
- * model saw in training: input size x model GSD / image GSD, or eosight.window_px.
+ * model saw in training: input size x model GSD / image GSD when both are known, else
+ * eosight.window_px, else the input size.
  * eos_segment_scene runs a segmentation model window by window (configurable window and
  * overlap, batched), blends overlapping windows with linear ramps so tile borders leave no
  * seams, optionally averages flips/rot90s (TTA) and scales, post-processes, and writes a class

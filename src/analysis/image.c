@@ -143,19 +143,18 @@ typedef struct grid_run {
     int64_t      *idx;            /* cell index of each batch entry */
 } grid_run;
 
-/* The grid window in image pixels: params, eosight.window_px, or the input size scaled by the
- * ratio of the model's GSD to the image's. */
+/* The grid window in image pixels: params; else, when both GSDs are known, the input size
+ * scaled by the model's GSD over the image's; else eosight.window_px; else the input size. */
 static int grid_window(const eos_analyzer *a, eos_raster *r, const eos_image_params *p) {
     const eos_contract *c = &a->contract;
     if (p->window_px > 0) return p->window_px;
-    if (c->window_px > 0) return c->window_px;
     double g = eos__raster_gsd_m(r);
     int in = c->in_w > c->in_h ? c->in_w : c->in_h;
     if (c->gsd_m > 0 && g > 0) {
         double w = in * c->gsd_m / g;
         return w < 8 ? 8 : w > 16384 ? 16384 : (int)lround(w);
     }
-    return in;
+    return c->window_px > 0 ? c->window_px : in;
 }
 
 /* Cloud probabilities of the batch's windows under p->clouds. */
