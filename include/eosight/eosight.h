@@ -13,6 +13,7 @@
  *   analysis.h  classify/tag/clouds/segment scenes, model contracts     }
  *   mask.h    class-mask clean-up and polygonising to GeoJSON/GPKG/WKT        } (the default)
  *   data.h    labelled datasets, augmentation, batch loaders                 }
+ *   clouds.h  synthetic clouds, haze and shadows over clear imagery          }
  */
 #ifndef EOSIGHT_EOSIGHT_H
 #define EOSIGHT_EOSIGHT_H
@@ -31,6 +32,7 @@
 #include "eosight/tensor.h"
 
 /* Geospatial I/O: declared always, defined when the library was built with EOS_WITH_GDAL. */
+#include "eosight/clouds.h"
 #include "eosight/data.h"
 #include "eosight/geo.h"
 #include "eosight/mask.h"

@@ -51,6 +51,9 @@ static void help(FILE *f) {
 "  --const-width        U-Net: the same width at every level (deepsense.ai variant)\n"
 "  --bilinear           U-Net: bilinear up-sampling instead of transposed convolutions\n"
 "  --dropout P          dropout before the classifier (default 0)\n"
+"  --meta KEY=VALUE     extra metadata written into the model (repeatable, up to 32); a key\n"
+"                       training writes itself takes this value instead, e.g.\n"
+"                       --meta eosight.task=cloud for a clear/cloudy screening model\n"
 "Optimisation:\n"
 "  --epochs E (30)  --batch B (64; segment 8)  --lr LR (2e-3)\n"
 "  --optim adamw|sgd    (default adamw)  --wd W (0.05)  --momentum M (0.9, SGD)  --nesterov\n"
@@ -129,6 +132,29 @@ static char *join_argv(int argc, char **argv) {
 }
 
 #define MAX_IGNORE 32
+#define MAX_META_KEY 128
+
+typedef struct meta_args {
+    int         n;
+    char        keys[EOS_FIT_MAX_META][MAX_META_KEY];
+    const char *key_ptr[EOS_FIT_MAX_META];
+    const char *values[EOS_FIT_MAX_META];
+} meta_args;
+
+/* One --meta KEY=VALUE: the key is copied, the value borrowed from argv. */
+static int add_meta(meta_args *m, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) return cli_error(2, "bad --meta '%s' (KEY=VALUE, non-empty KEY)", kv);
+    size_t n = (size_t)(eq - kv);
+    if (n >= MAX_META_KEY) return cli_error(2, "--meta key longer than %d bytes", MAX_META_KEY - 1);
+    if (m->n >= EOS_FIT_MAX_META) return cli_error(2, "more than %d --meta", EOS_FIT_MAX_META);
+    memcpy(m->keys[m->n], kv, n);
+    m->keys[m->n][n] = '\0';
+    m->key_ptr[m->n] = m->keys[m->n];
+    m->values[m->n] = eq + 1;
+    m->n++;
+    return 0;
+}
 
 int cli_train(int argc, char **argv) {
     const char *task_s = NULL;
@@ -148,6 +174,8 @@ int cli_train(int argc, char **argv) {
     eos_fit_config_default(&c, task);
     const char *ignore[MAX_IGNORE];
     int n_ignore = 0;
+    meta_args meta;
+    meta.n = 0;
     const char *aug = "default";
     bool arch_set = false, loss_set = false, base_set = false;
     eos_loss_kind lk = c.loss.kind;
@@ -199,6 +227,7 @@ int cli_train(int argc, char **argv) {
         else if (!strcmp(a, "--depth")) { NEED(); if (!cli_parse_int(v, 1, 6, &n)) return cli_error(2, "bad --depth"); c.arch.depth = (int)n; }
         else if (!strcmp(a, "--const-width")) c.arch.const_width = true;
         else if (!strcmp(a, "--bilinear")) c.arch.bilinear = true;
+        else if (!strcmp(a, "--meta")) { NEED(); if (add_meta(&meta, v)) return 2; }
         else if (!strcmp(a, "--dropout")) { NEED(); if (!parse_float(v, 0, 0.95, &c.arch.dropout)) return cli_error(2, "bad --dropout"); }
         else if (!strcmp(a, "--epochs")) { NEED(); if (!cli_parse_int(v, 1, 100000, &n)) return cli_error(2, "bad --epochs"); c.epochs = (int)n; }
         else if (!strcmp(a, "--batch")) { NEED(); if (!cli_parse_int(v, 1, 65536, &n)) return cli_error(2, "bad --batch"); c.batch = (int)n; }
@@ -248,6 +277,9 @@ int cli_train(int argc, char **argv) {
     else if (strcmp(aug, "default") != 0) return cli_error(2, "unknown --augment '%s'", aug);
     c.ignore_classes = ignore;
     c.n_ignore = n_ignore;
+    c.meta_keys = meta.key_ptr;
+    c.meta_values = meta.values;
+    c.n_meta = meta.n;
     char *cmd = join_argv(argc, argv);
     c.command = cmd;
     eos_ctx *ctx = NULL;

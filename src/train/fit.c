@@ -72,15 +72,17 @@ static eos_status ffail(eos_ctx *ctx, eos_status st, const char *fmt, ...) {
     return eos__ctx_fail(ctx, &e);
 }
 
+#define META_CAP (24 + EOS_FIT_MAX_META)
+
 typedef struct meta {
     int   n;
-    char *k[24];
-    char *v[24];
+    char *k[META_CAP];
+    char *v[META_CAP];
 } meta;
 
 __attribute__((format(printf, 3, 4)))
 static void meta_add(meta *m, const char *key, const char *fmt, ...) {
-    if (m->n >= 24) return;
+    if (m->n >= META_CAP) return;
     va_list ap;
     va_start(ap, fmt);
     int len = vsnprintf(NULL, 0, fmt, ap);
@@ -93,6 +95,22 @@ static void meta_add(meta *m, const char *key, const char *fmt, ...) {
     m->k[m->n] = eos_strdup(key);
     m->v[m->n] = s;
     m->n++;
+}
+
+/* The user's --meta pairs: replace the value of a key already there, else add the key. */
+static void meta_override(meta *m, const eos_fit_config *cfg) {
+    for (int i = 0; i < cfg->n_meta && i < EOS_FIT_MAX_META; i++) {
+        int j = 0;
+        while (j < m->n && strcmp(m->k[j], cfg->meta_keys[i]) != 0) j++;
+        if (j == m->n) {
+            meta_add(m, cfg->meta_keys[i], "%s", cfg->meta_values[i]);
+            continue;
+        }
+        char *v = eos_strdup(cfg->meta_values[i]);
+        if (!v) continue;
+        eos_free(m->v[j]);
+        m->v[j] = v;
+    }
 }
 
 static void meta_free(meta *m) {
@@ -195,6 +213,7 @@ static void build_meta(meta *m, const eos_fit_config *cfg, const eos_dataset *ds
     meta_add(m, "eosight.train.data_digest", "fnv1a64:%016llx", (unsigned long long)digest);
     meta_add(m, "eosight.train.epochs", "%d", epoch);
     if (metrics_json) meta_add(m, "eosight.train.val_metrics", "%s", metrics_json);
+    meta_override(m, cfg);
 }
 
 /* ------------------------------------------------------------------ checkpoint blob */
@@ -533,6 +552,12 @@ static eos_status setup(fit_run *r) {
     if (!cfg->data || !cfg->out) return ffail(r->ctx, EOS_INVALID_ARG, "--data and --out are required");
     if (cfg->epochs < 1 || cfg->batch < 1)
         return ffail(r->ctx, EOS_INVALID_ARG, "epochs and batch must be >= 1");
+    if (cfg->n_meta < 0 || cfg->n_meta > EOS_FIT_MAX_META)
+        return ffail(r->ctx, EOS_INVALID_ARG, "at most %d metadata pairs", EOS_FIT_MAX_META);
+    for (int i = 0; i < cfg->n_meta; i++)
+        if (!cfg->meta_keys[i] || !cfg->meta_keys[i][0] || !cfg->meta_values[i])
+            return ffail(r->ctx, EOS_INVALID_ARG, "metadata pair %d: empty key or NULL value",
+                         i + 1);
     EOS_TRY(open_data(r));
     if (r->val && eos_dataset_n_classes(r->val) != r->nc)
         return ffail(r->ctx, EOS_INVALID_ARG, "train and val splits have different classes");

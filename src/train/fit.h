@@ -49,7 +49,15 @@ typedef struct eos_fit_config {
     int         val_tile;          /* segment validation tile (0: 512) */
     bool        quiet;             /* no progress bar */
     const char *command;           /* the command line, recorded in the metadata */
+    /* Extra model metadata (`eosight train --meta KEY=VALUE`): n_meta pairs, at most
+     * EOS_FIT_MAX_META, keys non-empty. Written after the keys training sets; a key training
+     * also writes (e.g. eosight.task) takes this value instead of its own. */
+    const char *const *meta_keys;
+    const char *const *meta_values;
+    int         n_meta;
 } eos_fit_config;
+
+#define EOS_FIT_MAX_META 32
 
 /* Defaults for a task (documented in `eosight train --help`). */
 void eos_fit_config_default(eos_fit_config *c, eos_task task);
