@@ -11,6 +11,7 @@
  *   geo.h     CRSs, pixel/map/lon-lat transforms, footprints, tile grids     } built with
  *   raster.h  raster reading (bands, windows, tiles, normalisation), writing } EOS_WITH_GDAL
  *   analysis.h  classify/tag/clouds/segment scenes, model contracts     }
+ *   ood.h     out-of-distribution scores: calibration, `uncertain` flags     }
  *   mask.h    class-mask clean-up and polygonising to GeoJSON/GPKG/WKT        } (the default)
  *   data.h    labelled datasets, augmentation, batch loaders                 }
  *   clouds.h  synthetic clouds, haze and shadows over clear imagery          }
@@ -38,5 +39,6 @@
 #include "eosight/mask.h"
 #include "eosight/raster.h"
 #include "eosight/analysis.h"
+#include "eosight/ood.h"
 
 #endif /* EOSIGHT_EOSIGHT_H */

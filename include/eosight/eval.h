@@ -27,6 +27,20 @@
 extern "C" {
 #endif
 
+/* One classify/tag batch as eos_eval_params.on_batch sees it; the pointers are valid during the
+ * call only. */
+typedef struct eos_eval_batch {
+    int            n;          /* rows */
+    const int64_t *index;      /* [n] dataset item of each row */
+    const float   *features;   /* [n, feat_dim] row-major: the model output named feat_output for
+                                  the untransformed inputs (also with TTA); NULL without one */
+    int            feat_dim;
+} eos_eval_batch;
+
+/* Called after each batch, in dataset order. Any status other than EOS_OK stops evaluation,
+ * which returns that status (message "stopped by the batch callback"). */
+typedef eos_status (*eos_eval_batch_fn)(void *user, const eos_eval_batch *b);
+
 typedef struct eos_eval_params {
     int      batch;           /* images per run (classify/tag); 0: 32 */
     int      n_threads;       /* engine threads; 0: all cores */
@@ -45,6 +59,13 @@ typedef struct eos_eval_params {
     int64_t  max_items;       /* 0: every item */
     bool     progress;        /* progress bar on stderr when it is a terminal */
     const bool *excluded;     /* segment: classes left out of the means (n_classes), may be NULL */
+    /* classify/tag only (EOS_INVALID_ARG for segment): on_batch, when not NULL, sees every batch
+     * with the values of the extra model output named feat_output (NULL: none; a name that is
+     * not an output of the model is EOS_INVALID_ARG). eos_ood_calibrate (ood.h) collects the
+     * penultimate features this way, preprocessed exactly as evaluation preprocesses. */
+    const char       *feat_output;
+    eos_eval_batch_fn on_batch;
+    void             *user;        /* passed to on_batch */
 } eos_eval_params;
 
 typedef struct eos_eval_result {

@@ -246,8 +246,10 @@ eos_status eos_net_build(eos_ctx *ctx, const eos_arch *a, uint64_t seed,
                          const eos_net_params *params, eos_net **out /* OUT */);
 /* Load an ONNX model for fine-tuning: its float initializers read by Conv, ConvTranspose,
  * Gemm and BatchNormalization become parameters (BN running statistics become state). The
- * model needs one 4-D f32 input and one output. Errors as eos_model_load, plus
- * EOS_UNSUPPORTED naming the first operator the trainer has no backward for. */
+ * model needs one 4-D f32 input; output 0 is trained (further outputs, such as the features
+ * `eosight calibrate` adds, are dropped with their eosight.ood.* keys). Errors as
+ * eos_model_load, plus EOS_UNSUPPORTED naming the first operator the trainer has no backward
+ * for. */
 eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *params,
                         eos_net **out /* OUT */);
 void eos_net_free(eos_net *n);

@@ -20,6 +20,7 @@ int cli_polygonize(int argc, char **argv);
 int cli_clean_mask(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_calibrate(int argc, char **argv);
 int cli_synth_clouds(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_tag(int argc, char **argv);

@@ -33,7 +33,11 @@ int cli_inspect(int argc, char **argv) {
     for (int i = 0; i < eos_model_n_meta(m); i++) {
         const char *k, *v;
         eos_model_meta_at(m, i, &k, &v);
-        printf("meta: %s = %s\n", k, v);
+        size_t len = strlen(v);
+        if (len > 4096)   /* e.g. eosight.ood.whiten: `eosight meta` prints it whole */
+            printf("meta: %s = %.100s... (%zu characters)\n", k, v, len);
+        else
+            printf("meta: %s = %s\n", k, v);
     }
     eos_model_free(m);
     eos_ctx_free(ctx);

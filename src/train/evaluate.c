@@ -209,6 +209,12 @@ static eos_status score_batch(eval_run *e, const eos_batch *b, int n, float *pro
                               int32_t *pred, eos_err *err) {
     int C = e->su->n_classes;
     EOS_TRY(eos__runner_run(&e->r, b->x, b->n, b->c, b->h, b->w, false, probs, err));
+    if (e->p->on_batch) {
+        eos_eval_batch eb = { n, b->index, e->r.feat_output >= 0 ? e->r.feat : NULL,
+                              e->r.feat_output >= 0 ? e->r.feat_dim : 0 };
+        eos_status st = e->p->on_batch(e->p->user, &eb);
+        if (st != EOS_OK) return eos_err_set(err, st, "stopped by the batch callback");
+    }
     if (e->su->task == EOS_TASK_TAG) {
         eos_status st = eos_multilabel_add(e->out->ml, probs, b->tags, n);
         if (st != EOS_OK) return eos_err_set(err, st, "cannot add %d rows of scores", n);
@@ -436,6 +442,21 @@ static void result_finish(eos_eval_result *out) {
     }
 }
 
+/* The output that eos_eval_params.feat_output names (-1: none). */
+static eos_status feat_output_index(const eos_model *m, const eos_eval_params *p, eos_task task,
+                                    int *out, eos_err *err) {
+    *out = -1;
+    if (!p->feat_output && !p->on_batch) return EOS_OK;
+    if (task == EOS_TASK_SEGMENT)
+        return eos_err_set(err, EOS_INVALID_ARG, "feature outputs and batch callbacks are for "
+                           "classify/tag models");
+    if (!p->feat_output) return EOS_OK;
+    if ((*out = eos_model_output_index(m, p->feat_output)) < 0)
+        return eos_err_set(err, EOS_INVALID_ARG, "the model has no output named '%.100s'",
+                           p->feat_output);
+    return EOS_OK;
+}
+
 static eos_status evaluate(eval_run *e, const eos_model *m, eos_err *err) {
     eval_setup *su = e->su;
     EOS_TRY(setup_read(e->ctx, m, e->ds, su, err));
@@ -445,7 +466,7 @@ static eos_status evaluate(eval_run *e, const eos_model *m, eos_err *err) {
     e->r.n_classes = su->n_classes;
     e->r.kind = su->kind;
     e->r.n_tta = e->p->tta8 ? 8 : e->p->tta ? 4 : 1;
-    e->r.feat_output = -1;
+    EOS_TRY(feat_output_index(m, e->p, su->task, &e->r.feat_output, err));
     e->r.argmax_only = su->task != EOS_TASK_TAG;
     EOS_TRY(eos__runner_init(&e->r, m, e->p->n_threads, err));
     int64_t n = eos_dataset_size(e->ds);

@@ -191,6 +191,22 @@ eos_status eos_net_build(eos_ctx *ctx, const eos_arch *a, uint64_t seed,
     return EOS_OK;
 }
 
+/* Fine-tuning trains output 0: further outputs (the penultimate features that `eosight
+ * calibrate` adds) stop being outputs, and the eosight.ood.* keys describing them go too, since
+ * they would not fit the fine-tuned weights. */
+static void keep_first_output(eos_graph *g) {
+    for (int i = 1; i < g->n_outputs; i++)
+        g->values[g->outputs[i]].flags &= ~(uint32_t)EOS_VAL_OUTPUT;
+    if (g->n_outputs > 1) g->n_outputs = 1;
+    int k = 0;
+    for (int i = 0; i < g->n_meta; i++) {
+        if (!strncmp(g->meta_keys[i], "eosight.ood.", 12)) continue;
+        g->meta_keys[k] = g->meta_keys[i];
+        g->meta_values[k++] = g->meta_values[i];
+    }
+    g->n_meta = k;
+}
+
 eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *params,
                         eos_net **out) {
     eos_net *net;
@@ -204,6 +220,7 @@ eos_status eos_net_load(eos_ctx *ctx, const char *path, const eos_net_params *pa
         eos_free(buf);
     }
     if (st == EOS_OK) st = eos_graph_toposort(&net->g, &err);
+    if (st == EOS_OK) keep_first_output(&net->g);
     if (st == EOS_OK) st = net_finish(net, &err);
     if (st != EOS_OK) {
         eos_err_prefix(&err, "%s: ", path);
