@@ -134,6 +134,11 @@ eos_status eos__runner_init(eos_runner *r, const eos_model *m, int n_threads, eo
     sp.n_threads = n_threads;
     eos_status st = eos_session_create(m, &sp, &r->s);
     if (st != EOS_OK) return eos_err_set(err, st, "cannot create an inference session");
+    eos_io_info in;
+    r->fixed_n = 0;
+    if (eos_model_n_inputs(m) > 0 && eos_model_input_info(m, 0, &in) == EOS_OK && in.ndim > 0 &&
+        in.dims[0] > 0)
+        r->fixed_n = in.dims[0] > INT32_MAX ? INT32_MAX : (int)in.dims[0];
     if (r->n_threads <= 0) r->n_threads = eos__infer_threads(n_threads);
     if (r->n_tta <= 0) r->n_tta = 1;
     return EOS_OK;
@@ -227,8 +232,56 @@ static eos_status run_once(eos_runner *r, const float *x, int n, int c, int h, i
     return EOS_OK;
 }
 
+/* Append the features of the first k images of the last run to *acc (*n_acc rows so far). */
+static eos_status gather_features(const eos_runner *r, int k, float **acc, size_t *n_acc,
+                                  eos_err *err) {
+    size_t d = (size_t)r->feat_dim;
+    float *f = eos_realloc(*acc, (*n_acc + (size_t)k) * d * sizeof *f);
+    if (!f) return eos_err_set(err, EOS_NOMEM, "out of memory for features");
+    memcpy(f + *n_acc * d, r->feat, (size_t)k * d * sizeof *f);
+    *acc = f;
+    *n_acc += (size_t)k;
+    return EOS_OK;
+}
+
+/* n images through a model whose batch size is fixed at r->fixed_n: chunks of that size, the
+ * last one padded with zero images (their outputs are dropped); features gathered. */
+static eos_status run_chunked(eos_runner *r, const float *x, int n, int c, int h, int w,
+                              bool dense, float *out, eos_err *err) {
+    int B = r->fixed_n;
+    size_t in_per = (size_t)c * (size_t)h * (size_t)w;
+    size_t out_per = (size_t)r->n_classes * (dense ? (size_t)h * (size_t)w : 1);
+    float *xb = NULL, *yb = NULL, *feat = NULL;
+    size_t n_feat = 0;
+    eos_status st = EOS_OK;
+    if (n % B && (!(xb = eos_calloc((size_t)B * in_per, sizeof *xb)) ||
+                  !(yb = eos_malloc((size_t)B * out_per * sizeof *yb))))
+        st = eos_err_set(err, EOS_NOMEM, "out of memory for a batch of %d (the model's fixed "
+                         "batch size)", B);
+    for (int i = 0; st == EOS_OK && i < n; i += B) {
+        int k = n - i < B ? n - i : B;
+        const float *xi = x + (size_t)i * in_per;
+        float *yi = out + (size_t)i * out_per;
+        if (k < B) memcpy(xb, xi, (size_t)k * in_per * sizeof *xb);   /* only the last chunk */
+        st = eos__runner_run(r, k < B ? xb : xi, B, c, h, w, dense, k < B ? yb : yi, err);
+        if (st == EOS_OK && k < B) memcpy(yi, yb, (size_t)k * out_per * sizeof *yb);
+        if (st == EOS_OK && r->feat_output >= 0) st = gather_features(r, k, &feat, &n_feat, err);
+    }
+    if (st == EOS_OK && feat) {
+        eos_free(r->feat);
+        r->feat = feat;
+        r->feat_cap = n_feat * (size_t)r->feat_dim;
+        feat = NULL;
+    }
+    eos_free(feat);
+    eos_free(xb);
+    eos_free(yb);
+    return st;
+}
+
 eos_status eos__runner_run(eos_runner *r, const float *x, int n, int c, int h, int w, bool dense,
                            float *out, eos_err *err) {
+    if (r->fixed_n > 0 && n != r->fixed_n) return run_chunked(r, x, n, c, h, w, dense, out, err);
     int t[8], nt = eos__tta_list(r->n_tta, h, w, t), th = r->n_threads;
     int64_t per = dense ? (int64_t)h * w : 1;
     size_t n_out = (size_t)n * (size_t)r->n_classes * (size_t)per;

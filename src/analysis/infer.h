@@ -73,6 +73,8 @@ typedef struct eos_runner {
     int           n_threads;      /* for the pixel loops */
     int           n_tta;          /* 1, 4 or 8 */
     bool          argmax_only;    /* scores are only compared: without TTA the raw outputs */
+    int           fixed_n;        /* the model input's fixed batch size (0: any); runs of
+                                   * other sizes go in chunks of it (set by _init) */
     int           feat_output;    /* index of an extra output to copy out (-1: none) */
     float        *feat;           /* [n, feat_dim] of the last run when feat_output >= 0 */
     int           feat_dim;
@@ -88,7 +90,9 @@ void eos__runner_free(eos_runner *r);
 
 /* Scores of x [n, c, h, w] into out ([n, C], or [n, C, h, w] when dense). Probabilities,
  * averaged over the TTA transforms; without TTA and argmax_only, the raw outputs. When
- * feat_output >= 0 the features of the untransformed input land in r->feat. Errors: the
+ * feat_output >= 0 the features of the untransformed input land in r->feat. A model whose
+ * batch size is fixed (exported without a dynamic batch axis) runs n images in chunks of that
+ * size, the last chunk padded with zeros. Errors: the
  * session's, EOS_SHAPE/EOS_TYPE for an output of the wrong shape or type, EOS_NUMERIC for NaN
  * or infinite outputs, EOS_NOMEM. */
 eos_status eos__runner_run(eos_runner *r, const float *x, int n, int c, int h, int w, bool dense,
