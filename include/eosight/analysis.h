@@ -164,10 +164,14 @@ typedef struct eos_image_params {
                                    * 0: 0.5 */
     /* Cloud screening of grid cells (and of the whole image): with clouds set, cells whose
      * cloudy probability under that cloud model is >= skip_cloudy are left out
-     * (EOS_ANALYSIS_SKIPPED) and not classified. */
+     * (EOS_ANALYSIS_SKIPPED) and not classified. clouds_raster is the image opened for the
+     * cloud model (eos_analyzer_open_raster(clouds, ...): its own band selection); NULL: the
+     * image itself, which must then have the cloud model's band count. */
     eos_analyzer *clouds;
+    eos_raster   *clouds_raster;
     double        skip_cloudy;
-    /* Grid outputs (NULL: not written): a GeoTIFF of cell classes (one pixel per cell, the
+    /* Grid outputs (NULL: not written; asking for either makes EOS_GRID_AUTO a grid even for
+     * a small image): a GeoTIFF of cell classes (one pixel per cell, the
      * scene's CRS, colour table and class names; nodata 255), and a GeoJSON of the cells
      * (WGS 84 polygons with class, probability, scores). */
     const char   *grid_tif;
@@ -243,7 +247,9 @@ typedef struct eos_segment_params {
                               * of 32), run, probabilities resized back and averaged */
     bool    post;            /* apply clean (opening/closing, minimum object/hole) */
     eos_mask_clean_params clean;
-    eos_analyzer *clouds;    /* skip windows whose cloudy probability >= skip_cloudy */
+    eos_analyzer *clouds;    /* skip windows whose cloudy probability >= skip_cloudy: their
+                              * cores (step x step) become nodata */
+    eos_raster *clouds_raster;   /* the scene opened for the cloud model; NULL: r */
     double  skip_cloudy;
     /* Outputs (NULL: not written). mask: single-band u8 class raster (COG when the name ends
      * in .tif/.tiff; PNG for .png), colour table and class names, nodata 255, the input's
@@ -263,7 +269,9 @@ typedef struct eos_segment_result {
     int64_t *pixels;         /* n_classes: pixels of each class in the final mask */
     double  *area_m2;        /* n_classes (pixels x pixel area; geographic CRS: per row) */
     int64_t  nodata_px;      /* nodata and skipped pixels */
-    int64_t  windows, windows_skipped;
+    int64_t  windows;        /* in the grid */
+    int64_t  windows_nodata; /* not run: no valid pixel */
+    int64_t  windows_cloudy; /* not run: cloudy under the cloud model */
     int64_t  n_polygons;     /* when vector_path was written */
     double   mean_entropy;   /* mean predictive entropy / log(C) over valid pixels (0..1): an
                               * uncertainty score of the whole scene */
@@ -279,15 +287,18 @@ eos_status eos_segment_scene(eos_analyzer *a, eos_raster *r, const eos_segment_p
                              eos_segment_result *out /* OUT */);
 void eos_segment_result_free(eos_segment_result *res);
 
-/* {"model","width","height","classes":[{"name","pixels","area_m2","share"}],"nodata_px",
- * "windows","windows_skipped","mean_entropy","seconds"}. */
+/* {"model","width","height","classes":[{"name","color","pixels","area_m2","share"}],
+ * "nodata_px","windows","windows_nodata","windows_cloudy","polygons","mean_entropy",
+ * "seconds"}. */
 eos_status eos_segment_result_json(const eos_analyzer *a, const eos_segment_result *res,
                                    char **json /* OUT */);
 
 /* ------------------------------------------------------------------ model search path */
 
 /* Directories searched for models, in order: ./models, each entry of $EOSIGHT_MODELS
- * (colon-separated), the install prefix's share/eosight/models. */
+ * (colon-separated, read once per process, at most 16), the install prefix's
+ * share/eosight/models. Fills at most max entries (static strings, valid for the process's
+ * lifetime) and returns their count. Thread-safe. */
 int eos_model_search_path(const char **dirs /* OUT */, int max);
 
 /* Resolve a model name or path: an existing file is itself; otherwise NAME or NAME.onnx in the

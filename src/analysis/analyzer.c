@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,17 +576,25 @@ eos_status eos_contract_json(const eos_analyzer *a, char **json) {
 
 /* ------------------------------------------------------------------ search path */
 
+/* $EOSIGHT_MODELS split once per process (the pointers handed out stay valid). */
+static char *g_env_dirs[16];
+static int g_n_env_dirs;
+static pthread_once_t g_env_once = PTHREAD_ONCE_INIT;
+
+static void read_env_dirs(void) {
+    const char *e = getenv("EOSIGHT_MODELS");
+    char *copy = e && *e ? eos_strdup(e) : NULL;   /* kept for the process's lifetime */
+    char *save = NULL;
+    for (char *t = copy ? strtok_r(copy, ":", &save) : NULL; t && g_n_env_dirs < 16;
+         t = strtok_r(NULL, ":", &save))
+        g_env_dirs[g_n_env_dirs++] = t;
+}
+
 int eos_model_search_path(const char **dirs, int max) {
-    static char env_copy[4096];
+    pthread_once(&g_env_once, read_env_dirs);
     int n = 0;
     if (n < max) dirs[n++] = "models";
-    const char *e = getenv("EOSIGHT_MODELS");
-    if (e && *e) {
-        snprintf(env_copy, sizeof env_copy, "%s", e);
-        char *save = NULL;
-        for (char *t = strtok_r(env_copy, ":", &save); t && n < max; t = strtok_r(NULL, ":", &save))
-            dirs[n++] = t;
-    }
+    for (int i = 0; i < g_n_env_dirs && n < max; i++) dirs[n++] = g_env_dirs[i];
     if (n < max) dirs[n++] = EOS_INSTALL_PREFIX "/share/eosight/models";
     return n;
 }

@@ -164,7 +164,8 @@ static eos_status cloud_batch(grid_run *g, int n, eos_err *err) {
     size_t per = (size_t)cc->n_bands * (size_t)cc->in_h * (size_t)cc->in_w;
     for (int k = 0; k < n; k++) {
         int64_t i = g->idx[k], cx = i % g->out->cells_x, cy = i / g->out->cells_x;
-        EOS_TRY(eos_analyzer_read_input(cl, g->r, cx * g->win_w, cy * g->win_h, g->win_w, g->win_h,
+        EOS_TRY(eos_analyzer_read_input(cl, g->p->clouds_raster ? g->p->clouds_raster : g->r,
+                                        cx * g->win_w, cy * g->win_h, g->win_w, g->win_h,
                                         g->cx + (size_t)k * per, NULL) != EOS_OK
                     ? eos_err_set(err, cl->err.status, "cloud model: %s", cl->err.msg)
                     : EOS_OK);
@@ -442,6 +443,23 @@ static eos_status check_image_params(const eos_image_params *p, eos_err *err) {
     return EOS_OK;
 }
 
+/* The raster the cloud model reads must have its band count and the image's size. */
+static eos_status check_cloud_raster(const grid_run *g, eos_err *err) {
+    if (!g->p->clouds) return EOS_OK;
+    eos_raster_info ci;
+    eos_raster_get_info(g->p->clouds_raster ? g->p->clouds_raster : g->r, &ci);
+    if (ci.n_selected != g->p->clouds->contract.n_bands)
+        return eos_err_set(err, EOS_SHAPE, "the cloud model '%s' takes %d bands, the image as "
+                           "opened for it has %d (open it with eos_analyzer_open_raster for the "
+                           "cloud model)", g->p->clouds->name, g->p->clouds->contract.n_bands,
+                           ci.n_selected);
+    if (ci.width_px != g->W || ci.height_px != g->H)
+        return eos_err_set(err, EOS_INVALID_ARG, "the image opened for the cloud model is not the "
+                           "same image (size %lld x %lld)", (long long)ci.width_px,
+                           (long long)ci.height_px);
+    return EOS_OK;
+}
+
 static eos_status analyze(grid_run *g, eos_err *err) {
     eos_analyzer *a = g->a;
     const eos_contract *c = &a->contract;
@@ -458,9 +476,14 @@ static eos_status analyze(grid_run *g, eos_err *err) {
     g->W = info.width_px;
     g->H = info.height_px;
     g->win = grid_window(a, g->r, g->p);
+    EOS_TRY(check_cloud_raster(g, err));
+    bool outputs = g->p->grid_tif || g->p->grid_geojson;
     bool grid = g->p->grid == EOS_GRID_ALWAYS ||
                 (g->p->grid == EOS_GRID_AUTO &&
-                 (g->W > g->win * 3 / 2 || g->H > g->win * 3 / 2));
+                 (outputs || g->W > g->win * 3 / 2 || g->H > g->win * 3 / 2));
+    if (!grid && outputs)
+        return eos_err_set(err, EOS_INVALID_ARG, "grid outputs were asked for, but the image is "
+                           "classified whole");
     o->task = c->task;
     o->grid = grid;
     if (!grid) {   /* the whole image as one cell */

@@ -64,6 +64,7 @@ typedef struct seg_run {
     int64_t *wx;                   /* window column of each batch entry */
     float   *acc;                  /* [C + 1][S][W]: weighted sums, then the weight sum */
     uint8_t *valid;                /* [S][W] source validity of the strip */
+    uint8_t *skip;                 /* [S][W] cores of windows left out as cloudy */
     int64_t  acc_y0;               /* scene row of accumulator row 0 */
     int64_t  done_y;               /* rows finalised so far */
     uint8_t *rowbuf;               /* final classes of a strip [S][W] */
@@ -125,9 +126,10 @@ static eos_status seg_alloc(seg_run *s, eos_err *err) {
     s->wx = eos_malloc(B * sizeof *s->wx);
     s->acc = eos_calloc((size_t)(s->C + 1) * S * W, sizeof *s->acc);
     s->valid = eos_calloc(S * W, 1);
+    s->skip = eos_calloc(S * W, 1);
     s->rowbuf = eos_malloc(S * W);
     if (!s->ramp || !s->x || !s->probs || !s->wvalid || !s->wx || !s->acc || !s->valid ||
-        !s->rowbuf)
+        !s->skip || !s->rowbuf)
         return eos_err_set(err, EOS_NOMEM, "out of memory for a strip of %zu x %zu pixels "
                            "(%d classes)", S, W, s->C);
     if (s->p->probs_path && !(s->probbuf = eos_malloc((size_t)s->C * S * W)))
@@ -195,7 +197,7 @@ static eos_status finalize_rows(seg_run *s, int n, eos_err *err) {
         for (int64_t x = 0; x < W; x++) {
             int64_t o = (int64_t)y * W + x;
             uint8_t cls = EOS_ANALYSIS_NODATA;
-            if (s->valid[o] && wsum[o] > 0) {
+            if (s->valid[o] && !s->skip[o] && wsum[o] > 0) {
                 float inv = 1.0f / wsum[o], best = -1;
                 for (int c = 0; c < s->C; c++) {
                     float p = s->acc[(size_t)c * SW + o] * inv;
@@ -245,6 +247,8 @@ static void shift_rows(seg_run *s, int k) {
     }
     memmove(s->valid, s->valid + (size_t)k * W, keep);
     memset(s->valid + keep, 0, (size_t)k * W);
+    memmove(s->skip, s->skip + (size_t)k * W, keep);
+    memset(s->skip + keep, 0, (size_t)k * W);
     s->acc_y0 += k;
 }
 
@@ -296,7 +300,8 @@ static eos_status window_cloudy(seg_run *s, int64_t x0, int64_t y0, bool *cloudy
     if (!s->cloud_x && !(s->cloud_x = eos_malloc(per * sizeof(float))))
         return eos_err_set(err, EOS_NOMEM, "out of memory");
     float probs[EOS_ANALYSIS_MAX_CLASSES];
-    if (eos_analyzer_read_input(cl, s->r, x0, y0, s->S, s->S, s->cloud_x, NULL) != EOS_OK ||
+    eos_raster *cr = s->p->clouds_raster ? s->p->clouds_raster : s->r;
+    if (eos_analyzer_read_input(cl, cr, x0, y0, s->S, s->S, s->cloud_x, NULL) != EOS_OK ||
         eos_analyze_batch(cl, s->cloud_x, 1, 1, probs, NULL) != EOS_OK)
         return eos_err_set(err, cl->err.status, "cloud model: %s", cl->err.msg);
     *cloudy = probs[cc->cloudy_class] >= s->p->skip_cloudy;
@@ -333,6 +338,17 @@ static eos_status run_batch(seg_run *s, int64_t j, int n, eos_err *err) {
     return EOS_OK;
 }
 
+/* Mark the core of window (i, j) as left out. */
+static void mark_core(seg_run *s, int64_t i, int64_t j) {
+    int64_t x0 = i * s->step, x1 = x0 + s->step < s->W ? x0 + s->step : s->W;
+    int64_t y0 = j * s->step, y1 = y0 + s->step < s->H ? y0 + s->step : s->H;
+    for (int64_t y = y0; y < y1; y++) {
+        int64_t ay = y - s->acc_y0;
+        if (ay < 0 || ay >= s->S) continue;
+        memset(s->skip + ay * s->W + x0, 1, (size_t)(x1 - x0));
+    }
+}
+
 /* Read (or skip) window i of row j into batch slot *n. */
 static eos_status add_window(seg_run *s, int64_t i, int64_t j, int *n, eos_err *err) {
     int S = s->S;
@@ -346,14 +362,15 @@ static eos_status add_window(seg_run *s, int64_t i, int64_t j, int *n, eos_err *
     bool any = false;
     for (size_t k = 0; k < plane && !any; k++) any = v[k];
     if (!any) {   /* all nodata: nothing to predict */
-        s->out->windows_skipped++;
+        s->out->windows_nodata++;
         return EOS_OK;
     }
     if (s->p->clouds) {
         bool cloudy = false;
         EOS_TRY(window_cloudy(s, x0, y0, &cloudy, err));
-        if (cloudy) {
-            s->out->windows_skipped++;
+        if (cloudy) {   /* its core becomes nodata, whatever the neighbours say */
+            s->out->windows_cloudy++;
+            mark_core(s, i, j);
             return EOS_OK;
         }
     }
@@ -470,6 +487,22 @@ static eos_status check_params(const eos_segment_params *p, eos_err *err) {
     return EOS_OK;
 }
 
+/* The raster the cloud model reads must have its band count and the scene's size. */
+static eos_status check_cloud_raster(seg_run *s, eos_err *err) {
+    if (!s->p->clouds) return EOS_OK;
+    eos_raster_info ci;
+    eos_raster_get_info(s->p->clouds_raster ? s->p->clouds_raster : s->r, &ci);
+    if (ci.n_selected != s->p->clouds->contract.n_bands)
+        return eos_err_set(err, EOS_SHAPE, "the cloud model '%s' takes %d bands, the image as "
+                           "opened for it has %d (open it with eos_analyzer_open_raster for the "
+                           "cloud model)", s->p->clouds->name, s->p->clouds->contract.n_bands,
+                           ci.n_selected);
+    if (ci.width_px != s->W || ci.height_px != s->H)
+        return eos_err_set(err, EOS_INVALID_ARG, "the image opened for the cloud model is not the "
+                           "scene (size %lld x %lld)", (long long)ci.width_px, (long long)ci.height_px);
+    return EOS_OK;
+}
+
 static eos_status segment(seg_run *s, eos_err *err) {
     const eos_contract *c = &s->a->contract;
     if (c->task != EOS_ANALYSIS_SEGMENT)
@@ -482,6 +515,7 @@ static eos_status segment(seg_run *s, eos_err *err) {
                            s->info.n_selected, c->n_bands);
     s->W = s->info.width_px;
     s->H = s->info.height_px;
+    EOS_TRY(check_cloud_raster(s, err));
     EOS_TRY(seg_geometry(s, err));
     EOS_TRY(seg_alloc(s, err));
     s->out->n_classes = s->C;
@@ -521,6 +555,7 @@ eos_status eos_segment_scene(eos_analyzer *a, eos_raster *r, const eos_segment_p
     eos_free(s.wx);
     eos_free(s.acc);
     eos_free(s.valid);
+    eos_free(s.skip);
     eos_free(s.rowbuf);
     eos_free(s.probbuf);
     eos_free(s.mask);
@@ -549,10 +584,11 @@ eos_status eos_segment_result_json(const eos_analyzer *a, const eos_segment_resu
                           (long long)res->pixels[i], res->area_m2[i],
                           valid > 0 ? (double)res->pixels[i] / (double)valid : 0.0);
     }
-    eos_strbuf_printf(&b, "],\"nodata_px\":%lld,\"windows\":%lld,\"windows_skipped\":%lld,"
-                      "\"polygons\":%lld,\"mean_entropy\":%.6f,\"seconds\":%.3f}",
-                      (long long)res->nodata_px, (long long)res->windows,
-                      (long long)res->windows_skipped, (long long)res->n_polygons,
+    eos_strbuf_printf(&b, "],\"nodata_px\":%lld,\"windows\":%lld,\"windows_nodata\":%lld,"
+                      "\"windows_cloudy\":%lld,\"polygons\":%lld,\"mean_entropy\":%.6f,"
+                      "\"seconds\":%.3f}", (long long)res->nodata_px, (long long)res->windows,
+                      (long long)res->windows_nodata, (long long)res->windows_cloudy,
+                      (long long)res->n_polygons,
                       res->mean_entropy, res->seconds);
     return eos_strbuf_take(&b, json);
 }

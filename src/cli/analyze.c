@@ -317,7 +317,8 @@ static void print_image(const args *a, const eos_analyzer *an, const char *path,
     if (c->task == EOS_ANALYSIS_TAG) k = C;
     for (int i = 0; i < k; i++) {
         int j = order[i];
-        if (c->task == EOS_ANALYSIS_TAG && res->probs[j] < c->thresholds[j] && i >= a->top_k)
+        if (c->task == EOS_ANALYSIS_TAG && res->probs[j] < c->thresholds[j] && a->top_k > 0 &&
+            i >= a->top_k)
             continue;
         printf("  %-24.24s %6.3f  ", c->class_names[j], res->probs[j]);
         print_bar(res->probs[j]);
@@ -335,28 +336,51 @@ static void print_image(const args *a, const eos_analyzer *an, const char *path,
     if (isfinite(res->ood_score)) printf("  out-of-distribution score %.3f\n", res->ood_score);
 }
 
-/* {"image": path, ...the result's members}. */
-static void print_json_line(const char *path, const char *obj) {
-    fputs("{\"image\":\"", stdout);
-    for (const char *p = path; *p; p++) {
+/* s as a JSON string on stdout. */
+static void put_json_str(const char *s) {
+    putchar('"');
+    for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\') putchar('\\');
         if ((unsigned char)*p < 0x20) printf("\\u%04x", *p);
         else putchar(*p);
     }
-    printf("\",%s\n", obj + 1);
+    putchar('"');
+}
+
+/* {"KEY": value, ...the members of obj}. */
+static void print_json_line(const char *key, const char *value, const char *obj) {
+    printf("{\"%s\":", key);
+    put_json_str(value);
+    printf(",%s\n", obj + 1);
+}
+
+/* The image opened (and checked) for the cloud model too, when screening; 0 or 1. */
+static int open_for_clouds(args *a, eos_ctx *ctx, const char *path, eos_raster **cr) {
+    *cr = NULL;
+    eos_analyzer *cl = a->cmd == CMD_SEGMENT ? a->sp.clouds : a->ip.clouds;
+    if (!cl) return 0;
+    if (open_checked(a, ctx, cl, path, cr)) return 1;
+    a->ip.clouds_raster = a->sp.clouds_raster = *cr;
+    return 0;
 }
 
 static int run_images(args *a, eos_ctx *ctx, eos_analyzer *an) {
     int failed = 0;
     for (int i = 0; i < a->n_images; i++) {
-        eos_raster *r;
+        eos_raster *r, *cr;
         if (open_checked(a, ctx, an, a->images[i], &r)) {
+            failed++;
+            continue;
+        }
+        if (open_for_clouds(a, ctx, a->images[i], &cr)) {
+            eos_raster_close(r);
             failed++;
             continue;
         }
         eos_image_result res;
         eos_status st = eos_analyze_image(an, r, &a->ip, &res);
         eos_raster_close(r);
+        eos_raster_close(cr);
         if (st != EOS_OK) {
             cli_error(1, "%s: %s", a->images[i], eos_analyzer_errmsg(an));
             failed++;
@@ -365,7 +389,7 @@ static int run_images(args *a, eos_ctx *ctx, eos_analyzer *an) {
         if (a->json) {
             char *js;
             if (eos_image_result_json(an, &res, a->top_k, &js) == EOS_OK) {
-                print_json_line(a->images[i], js);
+                print_json_line("image", a->images[i], js);
                 eos_free(js);
             }
         } else {
@@ -382,9 +406,10 @@ static int run_images(args *a, eos_ctx *ctx, eos_analyzer *an) {
 static void print_segment(const eos_analyzer *an, const char *path, const eos_segment_result *res) {
     const eos_contract *c = eos_analyzer_contract(an);
     int64_t valid = res->width_px * res->height_px - res->nodata_px;
-    printf("%s  (%s, %lld x %lld px, %lld windows, %lld skipped, %.1f s)\n", path,
-           eos_analyzer_name(an), (long long)res->width_px, (long long)res->height_px,
-           (long long)res->windows, (long long)res->windows_skipped, res->seconds);
+    printf("%s  (%s, %lld x %lld px, %lld windows: %lld all nodata, %lld cloudy; %.1f s)\n",
+           path, eos_analyzer_name(an), (long long)res->width_px, (long long)res->height_px,
+           (long long)res->windows, (long long)res->windows_nodata,
+           (long long)res->windows_cloudy, res->seconds);
     printf("  %-24s %14s %16s %8s\n", "class", "pixels", "area m2", "share");
     for (int i = 0; i < res->n_classes; i++)
         printf("  %-24.24s %14lld %16.1f %7.2f%%\n", c->class_names[i], (long long)res->pixels[i],
@@ -405,8 +430,12 @@ static int write_text(const char *path, const char *text) {
 }
 
 static int run_segment(args *a, eos_ctx *ctx, eos_analyzer *an) {
-    eos_raster *r;
+    eos_raster *r, *cr;
     if (open_checked(a, ctx, an, a->images[0], &r)) return 1;
+    if (open_for_clouds(a, ctx, a->images[0], &cr)) {
+        eos_raster_close(r);
+        return 1;
+    }
     if (a->sp.post) {
         eos_raster_info info;
         eos_raster_get_info(r, &info);
@@ -418,13 +447,14 @@ static int run_segment(args *a, eos_ctx *ctx, eos_analyzer *an) {
     eos_segment_result res;
     eos_status st = eos_segment_scene(an, r, &a->sp, &res);
     eos_raster_close(r);
+    eos_raster_close(cr);
     if (st != EOS_OK) return cli_error(1, "%s: %s", a->images[0], eos_analyzer_errmsg(an));
     char *js = NULL;
     int rc = 0;
     if ((a->json || a->areas_path) && eos_segment_result_json(an, &res, &js) != EOS_OK)
         rc = cli_error(1, "out of memory");
     if (!rc && a->areas_path) rc = write_text(a->areas_path, js);
-    if (!rc && a->json) print_json_line(a->images[0], js);
+    if (!rc && a->json) print_json_line("image", a->images[0], js);
     else if (!rc) print_segment(an, a->images[0], &res);
     eos_free(js);
     eos_segment_result_free(&res);
@@ -492,7 +522,7 @@ static int show_model(eos_ctx *ctx, const char *path, bool json) {
     if (json) {
         char *js;
         if (eos_contract_json(an, &js) == EOS_OK) {
-            printf("{\"path\":\"%s\",%s\n", path, js + 1);
+            print_json_line("path", path, js);
             eos_free(js);
         }
     } else {

@@ -41,22 +41,31 @@ int cli_meta(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *keys[META_MAX_EDITS], *vals[META_MAX_EDITS];
     char *owned[META_MAX_EDITS];
     int n = 0, rc = 0;
+    bool help = false;
     for (int i = 1; i < argc && !rc; i++) {
         const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) return meta_usage(stdout, 0);
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            help = true;
+            break;
+        }
         if (o[0] != '-') {
-            if (model) return cli_error(2, "meta: one model at a time");
+            if (model) rc = cli_error(2, "meta: one model at a time");
             model = o;
         } else if (i + 1 >= argc) {
-            return cli_error(2, "meta: %s needs a value", o);
+            rc = cli_error(2, "meta: %s needs a value", o);
         } else if (!strcmp(o, "-o") || !strcmp(o, "--out")) {
             out = argv[++i];
         } else if ((!strcmp(o, "--set") || !strcmp(o, "--unset")) && n < META_MAX_EDITS) {
             const char *v = argv[++i], *eq = strchr(v, '=');
             bool set = o[2] == 's';
-            if (set && (!eq || eq == v)) return cli_error(2, "meta: --set wants KEY=VALUE, got '%s'", v);
-            owned[n] = strdup(v);
-            if (!owned[n]) return cli_error(1, "out of memory");
+            if (set && (!eq || eq == v)) {
+                rc = cli_error(2, "meta: --set wants KEY=VALUE, got '%s'", v);
+                break;
+            }
+            if (!(owned[n] = eos_strdup(v))) {
+                rc = cli_error(1, "out of memory");
+                break;
+            }
             if (set) owned[n][eq - v] = '\0';
             keys[n] = owned[n];
             vals[n] = set ? owned[n] + (eq - v) + 1 : NULL;
@@ -65,8 +74,12 @@ int cli_meta(int argc, char **argv) {
             rc = cli_error(2, "meta: unknown option '%s' (or more than %d edits)", o, META_MAX_EDITS);
         }
     }
-    if (!rc && !model) rc = (meta_usage(stderr, 2), cli_error(2, "meta: no model given"));
-    if (!rc && n == 0) {   /* show */
+    if (help) {
+        rc = meta_usage(stdout, 0);
+    } else if (!rc && !model) {
+        meta_usage(stderr, 2);
+        rc = cli_error(2, "meta: no model given");
+    } else if (!rc && n == 0) {   /* show */
         eos_ctx *ctx;
         eos_model *m;
         if ((rc = cli_load_model(model, EOS_BACKEND_AUTO, &ctx, &m)) == 0) {
@@ -89,6 +102,6 @@ int cli_meta(int argc, char **argv) {
         eos_free(buf);
         eos_free(res);
     }
-    for (int i = 0; i < n; i++) free(owned[i]);
+    for (int i = 0; i < n; i++) eos_free(owned[i]);
     return rc;
 }

@@ -102,7 +102,10 @@ eos_status eos__onnx_edit_meta(const uint8_t *in, size_t len, const char *const 
         return rc < 0 ? err->status : eos_err_set(err, EOS_PARSE, "not an ONNX model (no graph)");
     }
     for (int i = 0; i < n; i++) {
-        if (!values[i]) continue;
+        /* edits apply in order: only the last edit of a key counts (an unset removes it) */
+        bool later = false;
+        for (int j = i + 1; j < n && !later; j++) later = !strcmp(keys[i], keys[j]);
+        if (later || !values[i]) continue;
         obuf e = { 0 };
         put_str(&e, 1, keys[i]);
         put_str(&e, 2, values[i]);

@@ -11,9 +11,10 @@
 
 #include "core/err.h"
 
-/* Rewrite the model in[0..len): entries whose key is one of keys[0..n) are dropped, then
- * keys[i] = values[i] is appended for each i with values[i] != NULL (NULL: just remove the
- * key). Other metadata entries keep their order. *out is from eos_malloc. Errors: EOS_PARSE
+/* Rewrite the model in[0..len): entries whose key is one of keys[0..n) are dropped, then the
+ * edits apply in order: for each key only its last edit counts, appending key = value when
+ * that value is not NULL (NULL: the key is removed). Other metadata entries keep their
+ * order. *out is from eos_malloc. Errors: EOS_PARSE
  * (not a protobuf message, a malformed metadata entry), EOS_NOMEM, EOS_INVALID_ARG. */
 eos_status eos__onnx_edit_meta(const uint8_t *in, size_t len, const char *const *keys,
                                const char *const *values, int n, uint8_t **out /* OUT */,

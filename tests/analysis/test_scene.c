@@ -97,7 +97,7 @@ static void test_two_halves(void) {
             EXPECT_NEAR(res.area_m2[0], 2740000.0, 1e-3);   /* 137 x 200 px of 100 m2 */
             EXPECT_NEAR(res.area_m2[1], 3260000.0, 1e-3);   /* 163 x 200 px */
             EXPECT_EQ_INT(res.windows, 35);
-            EXPECT_EQ_INT(res.windows_skipped, 0);
+            EXPECT_EQ_INT(res.windows_nodata + res.windows_cloudy, 0);
             EXPECT_NEAR(res.mean_entropy, want_entropy, 1e-4);
             char *js = NULL;
             EXPECT_OK(eos_segment_result_json(a, &res, &js));
@@ -624,7 +624,8 @@ static void nodata_case(const fx *f, eos_analyzer *a, bool u16) {
         EXPECT_NEAR(res.area_m2[0], (double)n_cls[0] * K_PX_M2, 1e-6);
         EXPECT_NEAR(res.area_m2[1], (double)n_cls[1] * K_PX_M2, 1e-6);
         EXPECT_EQ_INT(res.windows, 4 * 3);
-        EXPECT_EQ_INT(res.windows_skipped, 1);
+        EXPECT_EQ_INT(res.windows_nodata, 1);
+        EXPECT_EQ_INT(res.windows_cloudy, 0);
         eos_segment_result_free(&res);
         if (read_u8(mask, 1, W, H, got) && read_u8(probs, 1, W, H, pb) &&
             read_u8(probs, 2, W, H, pb + W * H)) {

@@ -212,7 +212,7 @@ check "segment: polygons cover the valid area" bash -c "ogrinfo -ro -al poly.geo
 check "segment: the overlay is a PNG" bash -c "head -c 4 over.png | grep -q PNG"
 run segment seg.tif --model lc6 -o skipped.tif --skip-cloudy 0 --cloud-model clouds --json
 check "segment --skip-cloudy 0: every window skipped, all nodata" bash -c "[ $rc -eq 0 ] &&
-    grep -q '\"nodata_px\":7000,' out && grep -q '\"windows_skipped\":15,' out"
+    grep -q '\"nodata_px\":7000,' out && grep -q '\"windows_cloudy\":15,' out"
 run segment seg.tif --model lc6 -o post.tif --min-object 500 --min-hole 500 --open 1 --quiet
 check "segment with post-processing: exit 0, a table" bash -c \
     "[ $rc -eq 0 ] && grep -q 'area m2' out && grep -q '(nodata) *400' out"
