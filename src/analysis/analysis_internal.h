@@ -45,8 +45,5 @@ void eos__analysis_ood_scores(eos_analyzer *a, int n, float *scores);
  * raster centre); 0 when r is not georeferenced. */
 double eos__raster_gsd_m(const eos_raster *r);
 
-/* Grow a float / byte scratch buffer to at least n entries; false when out of memory. */
-bool eos__grow_f(float **buf, size_t *cap, size_t n);
-bool eos__grow_u8(uint8_t **buf, size_t *cap, size_t n);
 
 #endif /* EOS_ANALYSIS_INTERNAL_H */

@@ -20,24 +20,6 @@
 
 #define WHOLE_MAX_PX  (4096LL * 4096LL)   /* largest image classified whole */
 
-bool eos__grow_f(float **buf, size_t *cap, size_t n) {
-    if (n <= *cap) return true;
-    float *b = eos_realloc(*buf, n * sizeof *b);
-    if (!b) return false;
-    *buf = b;
-    *cap = n;
-    return true;
-}
-
-bool eos__grow_u8(uint8_t **buf, size_t *cap, size_t n) {
-    if (n <= *cap) return true;
-    uint8_t *b = eos_realloc(*buf, n);
-    if (!b) return false;
-    *buf = b;
-    *cap = n;
-    return true;
-}
-
 double eos__raster_gsd_m(const eos_raster *r) {
     eos_raster_info info;
     eos_raster_get_info(r, &info);

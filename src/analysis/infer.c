@@ -120,9 +120,18 @@ int eos__tta_list(int n_tta, int h, int w, int *t) {
 
 /* ------------------------------------------------------------------ runner */
 
-static bool grow(float **buf, size_t *cap, size_t n) {
+bool eos__grow_f(float **buf, size_t *cap, size_t n) {
     if (n <= *cap) return true;
     float *b = eos_realloc(*buf, n * sizeof *b);
+    if (!b) return false;
+    *buf = b;
+    *cap = n;
+    return true;
+}
+
+bool eos__grow_u8(uint8_t **buf, size_t *cap, size_t n) {
+    if (n <= *cap) return true;
+    uint8_t *b = eos_realloc(*buf, n);
     if (!b) return false;
     *buf = b;
     *cap = n;
@@ -202,7 +211,7 @@ static eos_status copy_features(eos_runner *r, int n, eos_err *err) {
     if (f.dtype != EOS_DTYPE_F32 || f.ndim < 1 || f.dims[0] != n || numel % n)
         return eos_err_set(err, EOS_SHAPE, "the model's feature output is not f32 [%d x D]", n);
     r->feat_dim = (int)(numel / n);
-    if (!grow(&r->feat, &r->feat_cap, (size_t)numel))
+    if (!eos__grow_f(&r->feat, &r->feat_cap, (size_t)numel))
         return eos_err_set(err, EOS_NOMEM, "out of memory for features");
     memcpy(r->feat, f.data, (size_t)numel * sizeof(float));
     return EOS_OK;
@@ -287,7 +296,7 @@ eos_status eos__runner_run(eos_runner *r, const float *x, int n, int c, int h, i
     size_t n_out = (size_t)n * (size_t)r->n_classes * (size_t)per;
     size_t n_in = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
     if (nt == 1) return run_once(r, x, n, c, h, w, dense, !r->argmax_only, true, out, err);
-    if (!grow(&r->xt, &r->xt_cap, n_in) || !grow(&r->p, &r->p_cap, n_out))
+    if (!eos__grow_f(&r->xt, &r->xt_cap, n_in) || !eos__grow_f(&r->p, &r->p_cap, n_out))
         return eos_err_set(err, EOS_NOMEM, "out of memory for test-time augmentation");
     memset(out, 0, n_out * sizeof *out);
     for (int k = 0; k < nt; k++) {

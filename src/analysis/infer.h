@@ -36,6 +36,11 @@
 /* n > 0: n; else the number of OpenMP threads (1 without OpenMP). */
 int eos__infer_threads(int n);
 
+/* Grow a float / byte scratch buffer to at least n entries (contents kept); false when out of
+ * memory (the buffer is then unchanged). */
+bool eos__grow_f(float **buf, size_t *cap, size_t n);
+bool eos__grow_u8(uint8_t **buf, size_t *cap, size_t n);
+
 /* ------------------------------------------------------------------ comma lists */
 
 /* Entries of a comma-separated list ("" has none). */

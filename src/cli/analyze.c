@@ -136,11 +136,10 @@ static int num_opt(const char *cmd, const char *o, const char *v, double lo, dou
 }
 
 static int int_opt(const char *cmd, const char *o, const char *v, long lo, long hi, int *out) {
-    long n;
-    if (!cli_parse_int(v, lo, hi, &n))
-        return cli_error(2, "%s: %s '%s': expected an integer in %ld..%ld", cmd, o, v, lo, hi);
+    long n = 0;
+    int rc = cli_int_opt(cmd, o, v, lo, hi, &n);
     *out = (int)n;
-    return 0;
+    return rc;
 }
 
 static int parse_scales(args *a, const char *v) {

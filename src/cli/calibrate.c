@@ -68,12 +68,6 @@ static int num_opt(const char *name, const char *v, double *out) {
     return 0;
 }
 
-static int int_opt(const char *name, const char *v, long lo, long hi, long *out) {
-    if (!cli_parse_int(v, lo, hi, out))
-        return cli_error(2, "calibrate: %s '%s' is not a number in %ld..%ld", name, v, lo, hi);
-    return 0;
-}
-
 static int parse_value_opt(calib_args *a, const char *o, const char *v) {
     long n = 0;
     int rc = 0;
@@ -89,13 +83,13 @@ static int parse_value_opt(calib_args *a, const char *o, const char *v) {
         if (!cli_parse_backend(v, &a->backend))
             rc = cli_error(2, "calibrate: unknown back-end '%s'", v);
     } else if (!strcmp(o, "--batch")) {
-        if (!(rc = int_opt(o, v, 1, 4096, &n))) a->p.batch = (int)n;
+        if (!(rc = cli_int_opt("calibrate", o, v, 1, 4096, &n))) a->p.batch = (int)n;
     } else if (!strcmp(o, "--threads")) {
-        if (!(rc = int_opt(o, v, 1, 1024, &n))) a->p.n_threads = (int)n;
+        if (!(rc = cli_int_opt("calibrate", o, v, 1, 1024, &n))) a->p.n_threads = (int)n;
     } else if (!strcmp(o, "--loader-threads")) {
-        if (!(rc = int_opt(o, v, 1, 256, &n))) a->p.loader_threads = (int)n;
+        if (!(rc = cli_int_opt("calibrate", o, v, 1, 256, &n))) a->p.loader_threads = (int)n;
     } else if (!strcmp(o, "--max-items")) {
-        if (!(rc = int_opt(o, v, 1, 2147483647L, &n))) a->p.max_items = n;
+        if (!(rc = cli_int_opt("calibrate", o, v, 1, 2147483647L, &n))) a->p.max_items = n;
     } else {
         rc = cli_error(2, "calibrate: unknown option '%s' (see eosight calibrate --help)", o);
     }

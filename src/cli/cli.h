@@ -37,6 +37,9 @@ int cli_parse_shape(const char *s, int64_t *dims, int max_dims);
 bool cli_parse_backend(const char *s, eos_backend_kind *out);
 /* Parse a positive int option value; false when not a number in [lo, hi]. */
 bool cli_parse_int(const char *s, long lo, long hi, long *out);
+/* An option with an integer value in [lo, hi]: 0, or 2 after printing
+ * "<cmd>: <name> '<v>' is not a number in lo..hi". */
+int cli_int_opt(const char *cmd, const char *name, const char *v, long lo, long hi, long *out);
 /* Create a context and load a model, printing the loader's message on failure. */
 int cli_load_model(const char *path, eos_backend_kind be, eos_ctx **ctx, eos_model **model);
 

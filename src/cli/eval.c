@@ -85,13 +85,6 @@ static int add_ignore(eval_args *a, char *s) {
     return 0;
 }
 
-/* An option with an integer value in [lo, hi]; returns 0 or the exit code. */
-static int int_opt(const char *name, const char *v, long lo, long hi, long *out) {
-    if (!cli_parse_int(v, lo, hi, out))
-        return cli_error(2, "eval: %s '%s' is not a number in %ld..%ld", name, v, lo, hi);
-    return 0;
-}
-
 static int parse_value_opt(eval_args *a, const char *o, char *v) {
     long n = 0;
     int rc = 0;
@@ -104,18 +97,18 @@ static int parse_value_opt(eval_args *a, const char *o, char *v) {
     else if (!strcmp(o, "--backend")) {
         if (!cli_parse_backend(v, &a->backend)) rc = cli_error(2, "eval: unknown back-end '%s'", v);
     } else if (!strcmp(o, "--batch")) {
-        if (!(rc = int_opt(o, v, 1, 4096, &n))) a->p.batch = (int)n;
+        if (!(rc = cli_int_opt("eval", o, v, 1, 4096, &n))) a->p.batch = (int)n;
     } else if (!strcmp(o, "--threads")) {
-        if (!(rc = int_opt(o, v, 1, 1024, &n))) a->p.n_threads = (int)n;
+        if (!(rc = cli_int_opt("eval", o, v, 1, 1024, &n))) a->p.n_threads = (int)n;
     } else if (!strcmp(o, "--loader-threads")) {
-        if (!(rc = int_opt(o, v, 1, 256, &n))) a->p.loader_threads = (int)n;
+        if (!(rc = cli_int_opt("eval", o, v, 1, 256, &n))) a->p.loader_threads = (int)n;
     } else if (!strcmp(o, "--tile")) {
-        if (!(rc = int_opt(o, v, 32, 16384, &n))) a->p.tile = (int)n;
+        if (!(rc = cli_int_opt("eval", o, v, 32, 16384, &n))) a->p.tile = (int)n;
     } else if (!strcmp(o, "--overlap")) {
-        if (!(rc = int_opt(o, v, 2, 8192, &n))) a->p.overlap = (int)n;
+        if (!(rc = cli_int_opt("eval", o, v, 2, 8192, &n))) a->p.overlap = (int)n;
         if (!rc && n % 2) rc = cli_error(2, "eval: --overlap must be even");
     } else if (!strcmp(o, "--max-items")) {
-        if (!(rc = int_opt(o, v, 1, 2147483647L, &n))) a->p.max_items = n;
+        if (!(rc = cli_int_opt("eval", o, v, 1, 2147483647L, &n))) a->p.max_items = n;
     } else {
         rc = cli_error(2, "eval: unknown option '%s' (see eosight eval --help)", o);
     }

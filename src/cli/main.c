@@ -83,6 +83,12 @@ bool cli_parse_int(const char *s, long lo, long hi, long *out) {
     return true;
 }
 
+int cli_int_opt(const char *cmd, const char *name, const char *v, long lo, long hi, long *out) {
+    if (!cli_parse_int(v, lo, hi, out))
+        return cli_error(2, "%s: %s '%s' is not a number in %ld..%ld", cmd, name, v, lo, hi);
+    return 0;
+}
+
 int cli_load_model(const char *path, eos_backend_kind be, eos_ctx **ctx, eos_model **model) {
     eos_ctx_params cp = eos_ctx_default_params();
     cp.backend = be;
