@@ -15,6 +15,7 @@
  *   mask.h    class-mask clean-up and polygonising to GeoJSON/GPKG/WKT        } (the default)
  *   data.h    labelled datasets, augmentation, batch loaders                 }
  *   clouds.h  synthetic clouds, haze and shadows over clear imagery          }
+ *   catalog.h scene catalog: footprints, times, predictions (SQLite)         }
  */
 #ifndef EOSIGHT_EOSIGHT_H
 #define EOSIGHT_EOSIGHT_H
@@ -40,5 +41,6 @@
 #include "eosight/raster.h"
 #include "eosight/analysis.h"
 #include "eosight/ood.h"
+#include "eosight/catalog.h"
 
 #endif /* EOSIGHT_EOSIGHT_H */
