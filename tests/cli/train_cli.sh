@@ -13,16 +13,7 @@ if ! command -v gdal_create >/dev/null || "$EOS" train --help 2>&1 | grep -q "wi
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 d="$tmp/ds"
-mkdir -p "$d/images/red" "$d/images/blue" "$d/splits"
-printf 'red\nblue\n' > "$d/classes.txt"
-for i in 0 1 2 3 4 5 6 7; do
-    v=$((120 + i * 15))
-    gdal_create -q -of PNG -outsize 16 16 -bands 3 -ot Byte -burn $v -burn 40 -burn 30 "$d/images/red/r$i.png"
-    gdal_create -q -of PNG -outsize 16 16 -bands 3 -ot Byte -burn 30 -burn 50 -burn $v "$d/images/blue/b$i.png"
-    if [ $i -lt 6 ]; then s=train; else s=val; fi
-    echo "red/r$i.png 0" >> "$d/splits/$s.txt"
-    echo "blue/b$i.png 1" >> "$d/splits/$s.txt"
-done
+make_redblue_dataset "$d"
 common=(--task classify --data "$d" --arch cloudnet --width 8 --batch 4 --lr 5e-3 --threads 1 --quiet)
 
 "$EOS" train --help > /dev/null 2>&1; check "train --help exits 0" [ $? -eq 0 ]
