@@ -31,7 +31,7 @@ static const char *const k_model_env[] = { "EOSIGHT_MODEL_CLASSIFY", "EOSIGHT_MO
 
 typedef struct args {
     cmd_kind    cmd;
-    const char *model, *cloud_model;
+    const char *model, *cloud_model, *bands;
     const char *images[MAX_IMAGES];
     int         n_images;
     bool        json, quiet, force;
@@ -79,6 +79,9 @@ static int usage(cmd_kind k, FILE *f, int code) {
             "common:\n"
             "  --model M           model name (searched in ./models, $EOSIGHT_MODELS, the\n"
             "                      install prefix) or path\n"
+            "  --bands LIST        the scene's bands to feed, in the model's order: 1-based\n"
+            "                      indices (4,3,2) or names (B04,B03,B02); default: the model's\n"
+            "                      band names when the file has them, else all bands\n"
             "  --json              print the result as JSON on stdout\n"
             "  --threads N         engine threads (default: all cores)\n"
             "  --force             run even when the scene does not fit the model's contract\n"
@@ -109,6 +112,9 @@ static int usage(cmd_kind k, FILE *f, int code) {
         "options:\n"
         "  --model M           model name (searched in ./models, $EOSIGHT_MODELS, the install\n"
         "                      prefix) or path\n"
+        "  --bands LIST        the image's bands to feed, in the model's order: 1-based indices\n"
+        "                      (4,3,2) or names (B04,B03,B02); default: the model's band names\n"
+        "                      when the file has them, else all bands\n"
         "  --top-k K           classes listed per image (default 5; 0: all)\n"
         "  --tta 1|4|8         average rot90s (4) and flips (8) of each input (default 1)\n"
         "  --grid | --whole    force a grid of windows / the whole image resized\n"
@@ -164,6 +170,7 @@ static int value_opt(args *a, const char *o, const char *v) {
     int n = 0, rc = 0;
     bool seg = a->cmd == CMD_SEGMENT;
     if (!strcmp(o, "--model")) a->model = v;
+    else if (!strcmp(o, "--bands")) a->bands = v;
     else if (!strcmp(o, "--cloud-model")) a->cloud_model = v;
     else if (!strcmp(o, "--threads")) rc = int_opt(c, o, v, 1, 1024, &a->threads);
     else if (!strcmp(o, "--tta")) {
@@ -264,8 +271,12 @@ static int open_analyzer(eos_ctx *ctx, const char *name, int threads, eos_analyz
 /* Open an image for the model and check it; returns 0 or 1 (message printed). */
 static int open_checked(const args *a, eos_ctx *ctx, eos_analyzer *an, const char *path,
                         eos_raster **r) {
-    if (eos_analyzer_open_raster(an, ctx, path, r) != EOS_OK)
-        return cli_error(1, "%s", eos_ctx_errmsg(ctx));
+    eos_raster_open_params op = eos_raster_default_open_params();
+    op.bands = a->bands;
+    eos_status st = a->bands && an != a->ip.clouds && an != a->sp.clouds
+                        ? eos_raster_open(ctx, path, &op, r)
+                        : eos_analyzer_open_raster(an, ctx, path, r);
+    if (st != EOS_OK) return cli_error(1, "%s", eos_ctx_errmsg(ctx));
     eos_check chk;
     if (eos_contract_check(an, *r, &chk) != EOS_OK) {
         eos_raster_close(*r);
@@ -275,6 +286,9 @@ static int open_checked(const args *a, eos_ctx *ctx, eos_analyzer *an, const cha
         fprintf(stderr, "eosight: %s: %s%s\n", path,
                 chk.refuse && i == 0 ? (a->force ? "(forced) " : "refused: ") : "warning: ",
                 chk.msgs[i]);
+    if (chk.refuse && !a->force && !strncmp(chk.msgs[0], "the image has ", 14))
+        fprintf(stderr, "eosight: hint: feed the model's bands with --bands, e.g. --bands 4,3,2 "
+                "for the RGB of a Sentinel-2 stack\n");
     if (chk.refuse && !a->force) {
         eos_raster_close(*r);
         *r = NULL;
@@ -328,10 +342,15 @@ static void print_image(const args *a, const eos_analyzer *an, const char *path,
             printf("  %5.1f %% of cells", 100.0 * res->class_share[j]);
         putchar('\n');
     }
-    if (c->task == EOS_ANALYSIS_CLOUD)
-        printf("  => %s (cloudy probability %.3f; threshold %.2f)%s\n",
+    if (c->task == EOS_ANALYSIS_CLOUD && res->grid)
+        printf("  => cloudy fraction of the scene %.1f %% (%lld of %lld cells; --grid-tif writes "
+               "the per-cell mask)\n", 100.0 * res->class_share[c->cloudy_class],
+               (long long)lround(res->class_share[c->cloudy_class] * (double)res->n_cells_valid),
+               (long long)res->n_cells_valid);
+    else if (c->task == EOS_ANALYSIS_CLOUD)
+        printf("  => %s (cloudy probability %.3f; threshold %.2f)\n",
                res->cloudy ? "CLOUDY" : "clear", res->probs[c->cloudy_class],
-               c->thresholds[c->cloudy_class], res->grid ? "" : "");
+               c->thresholds[c->cloudy_class]);
     if (isfinite(res->ood_score)) printf("  out-of-distribution score %.3f\n", res->ood_score);
 }
 
