@@ -36,13 +36,9 @@ test-asan: build-asan
 test: test-release test-asan
 
 run: build
-	@./build/eosight --help
-	@echo
-	@echo "The web service and the default models come with later milestones; meanwhile, e.g.:"
-	@echo "  build/eosight inspect tests/data/models/resnet_block/model.onnx"
-	@echo "  build/eosight bench tests/data/models/resnet_block/model.onnx --batch 4"
-	@echo "  build/eosight info ../shared/data/geotiff/RGB.byte.tif"
-	@echo "  build/eosight quicklook ../shared/data/geotiff/RGB.byte.tif /tmp/quicklook.png"
+	@echo "Starting eosight serve with the default models of models/ (docs/analysis.md); Ctrl-C stops it."
+	@echo "Try: curl -X POST --data-binary @image.jpg 'http://127.0.0.1:8080/v1/classify?top_k=3'"
+	@./build/eosight serve --port $${PORT:-8080}
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

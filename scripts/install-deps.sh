@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh [--bench]     (--bench adds python3-torch for golden/bench generators)
 # Uses apt-get directly as root, through sudo otherwise. Prints nothing when all is present.
 set -euo pipefail
-pkgs=(cmake make gcc g++ pkg-config libdnnl-dev libgdal-dev gdal-bin libsqlite3-dev)
+pkgs=(cmake make gcc g++ pkg-config libdnnl-dev libgdal-dev gdal-bin libsqlite3-dev libmicrohttpd-dev libjansson-dev)
 [ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-torchvision python3-numpy nodejs)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -29,6 +29,7 @@ int cli_segment(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_meta(int argc, char **argv);
 int cli_catalog(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 /* Print "eosight: <msg>" to stderr; returns code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

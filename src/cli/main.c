@@ -28,6 +28,7 @@ static const struct {
     { "train", cli_train, "train a classifier, tagger or segmentation net on labelled imagery" },
     { "meta", cli_meta, "show or edit a model's metadata (its contract), weights untouched" },
     { "catalog", cli_catalog, "scene catalog: add rasters, find them by point/box/time" },
+    { "serve", cli_serve, "REST API over the models: classify/tag/clouds images over HTTP" },
     { "eval", cli_eval, "score a trained model on a labelled dataset (accuracy, F1, mIoU)" },
     { "calibrate", cli_calibrate, "out-of-distribution scores for a classifier: centroids + threshold" },
     { "synth-clouds", cli_synth_clouds, "clear/cloudy training set: synthetic clouds over clear images" },

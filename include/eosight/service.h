@@ -1,0 +1,76 @@
+/*
+ * eosight/service.h - the HTTP service behind `eosight serve`: a REST API over the analyses of
+ * eosight/analysis.h, on libmicrohttpd, answering JSON (jansson).
+ *
+ * Routes (docs: issue 7):
+ *   GET  /healthz              200 {"status":"ok"} while the server runs
+ *   GET  /readyz               200 {"status":"ready","models":N} when at least one model is
+ *                              loaded, else 503
+ *   GET  /v1/models            {"models":[contract, ...]} (eos_contract_json of each model)
+ *   GET  /v1/models/{name}     one contract; 404 for an unknown name
+ *   POST /v1/classify, /v1/tag, /v1/clouds  ?model=NAME&top_k=K&tta=1|4|8, the image as the raw
+ *                              body (any GDAL-readable format); answers eos_image_result_json.
+ *                              Without model=, the first model (by name) of the route's task.
+ * Errors are JSON {"error":{"code":"<name>","message":"..."}}: 400 bad parameters, 404 unknown
+ * model or route, 405 wrong method, 413 body (checked while receiving: never more than
+ * max_body_bytes is buffered) or pixel count over the limit, 415 undecodable image, 422 image
+ * refused by the model contract (the reasons in the message), 503 queue full (Retry-After).
+ * No endpoint fetches URLs; models are only those found at start-up.
+ *
+ * Threads: one thread per connection (at most max_connections); at most n_workers analyses
+ * run at once, each on an analyzer borrowed from its model's pool, and at most queue_len more
+ * wait for one; beyond that a request is answered 503 at once. The eos_service functions
+ * themselves are to be called from one thread.
+ */
+#ifndef EOSIGHT_SERVICE_H
+#define EOSIGHT_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eosight/model.h"
+#include "eosight/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eos_service eos_service;
+
+typedef struct eos_service_params {
+    const char *bind_addr;       /* IPv4 or IPv6 literal; NULL: "127.0.0.1" */
+    int         port;            /* 0: any free port (read it with eos_service_port) */
+    /* Where models are found: every *.onnx of models_dir; NULL: every *.onnx of the model
+     * search path (eos_model_search_path), the first of a name winning. Files that are not
+     * eosight models are skipped with a warning on the context's log. */
+    const char *models_dir;
+    size_t      max_body_bytes;  /* 0: 64 MiB */
+    int64_t     max_pixels;      /* width x height of an uploaded image; 0: 100 megapixels */
+    int         n_workers;       /* analyses run at once; 0: 4 */
+    int         queue_len;       /* requests waiting for a worker; 0: 16 */
+    int         max_connections; /* open connections; 0: 64 */
+    int         engine_threads;  /* engine threads of each analyzer; 0: cores / n_workers */
+} eos_service_params;
+
+eos_service_params eos_service_default_params(void);
+
+/* Load the models and start listening. params may be NULL (defaults). ctx is used for model
+ * loading and log messages only and must outlive the service. Errors: EOS_INVALID_ARG (bad
+ * parameters, an address that does not parse), EOS_IO (cannot listen on the address/port),
+ * EOS_NOMEM; message in eos_ctx_errmsg(ctx). A service with no model starts (readyz says 503). */
+eos_status eos_service_create(eos_ctx *ctx, const eos_service_params *params,
+                              eos_service **out /* OUT */);
+/* The port listened on (the one chosen by the system when params.port was 0). */
+int eos_service_port(const eos_service *s);
+/* Number of models loaded. */
+int eos_service_n_models(const eos_service *s);
+/* Stop accepting connections, wait (up to 30 s) for requests in flight to be answered, stop.
+ * Idempotent. */
+void eos_service_stop(eos_service *s);
+/* Stop (when running) and free everything. NULL is a no-op. */
+void eos_service_free(eos_service *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EOSIGHT_SERVICE_H */
