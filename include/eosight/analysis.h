@@ -301,6 +301,12 @@ eos_status eos_segment_result_json(const eos_analyzer *a, const eos_segment_resu
  * lifetime) and returns their count. Thread-safe. */
 int eos_model_search_path(const char **dirs /* OUT */, int max);
 
+/* The default model of a task: $EOSIGHT_MODEL_CLASSIFY, _TAG, _CLOUDS or _SEGMENT when set
+ * and not empty, else "eurosat-rgb-scene", "ucmerced-tags", "clouds" or "dubai-landcover" (the
+ * models of models/). A name for eos_model_find; the string lives as long as the process's
+ * environment. Thread-safe as long as the environment is not changed meanwhile. */
+const char *eos_analysis_default_model(eos_analysis_task task);
+
 /* Resolve a model name or path: an existing file is itself; otherwise NAME or NAME.onnx in the
  * search path. Writes the path into buf. EOS_NOT_FOUND with a message listing the places
  * looked at. */

@@ -599,6 +599,16 @@ int eos_model_search_path(const char **dirs, int max) {
     return n;
 }
 
+const char *eos_analysis_default_model(eos_analysis_task task) {
+    static const char *const env[] = { "EOSIGHT_MODEL_CLASSIFY", "EOSIGHT_MODEL_TAG",
+                                       "EOSIGHT_MODEL_CLOUDS", "EOSIGHT_MODEL_SEGMENT" };
+    static const char *const def[] = { "eurosat-rgb-scene", "ucmerced-tags", "clouds",
+                                       "dubai-landcover" };
+    int t = task >= EOS_ANALYSIS_CLASSIFY && task <= EOS_ANALYSIS_SEGMENT ? (int)task : 0;
+    const char *e = getenv(env[t]);
+    return e && *e ? e : def[t];
+}
+
 static bool is_file(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);

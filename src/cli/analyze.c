@@ -249,11 +249,11 @@ static int parse(int argc, char **argv, args *a) {
         return cli_error(2, "segment: one scene at a time");
     if (a->cmd == CMD_SEGMENT && !a->sp.mask_path && (a->sp.vector_path || a->sp.overlay_path))
         return cli_error(2, "segment: --vector and --overlay are made from the mask: give -o too");
-    if (!a->model) {
-        const char *e = getenv(k_model_env[a->cmd]);
-        a->model = e && *e ? e : k_default_model[a->cmd];
-    }
-    if (a->skip_cloudy >= 0 && !a->cloud_model) a->cloud_model = k_default_model[CMD_CLOUDS];
+    static const eos_analysis_task task_of[] = { EOS_ANALYSIS_CLASSIFY, EOS_ANALYSIS_TAG,
+                                                 EOS_ANALYSIS_CLOUD, EOS_ANALYSIS_SEGMENT };
+    if (!a->model) a->model = eos_analysis_default_model(task_of[a->cmd]);
+    if (a->skip_cloudy >= 0 && !a->cloud_model)
+        a->cloud_model = eos_analysis_default_model(EOS_ANALYSIS_CLOUD);
     a->ip.progress = a->sp.progress = !a->quiet && !a->json;
     return -1;
 }

@@ -144,6 +144,8 @@ svc_model *svc_registry_find(svc_registry *reg, const char *name) {
 }
 
 svc_model *svc_registry_first(svc_registry *reg, eos_analysis_task task) {
+    svc_model *d = svc_registry_find(reg, eos_analysis_default_model(task));
+    if (d && d->task == task) return d;   /* the task's default model when loaded */
     for (int i = 0; i < reg->n; i++)
         if (reg->models[i].task == task) return &reg->models[i];
     return NULL;

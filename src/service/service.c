@@ -171,9 +171,14 @@ static enum MHD_Result analyze(eos_service *s, struct MHD_Connection *c, svc_slo
     eos_analyzer *a = slot->a;
     eos_raster *r = NULL;
     eos_status st = eos_analyzer_open_raster_mem(a, slot->ctx, rq->body, rq->len, &r);
-    if (st != EOS_OK)
+    if (st != EOS_OK) {   /* GDAL's own detail names a private /vsimem/ path: cut it off */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", eos_ctx_errmsg(slot->ctx));
+        char *gdal = strstr(msg, ": `/vsimem/");
+        if (gdal) *gdal = '\0';
         return send_error(c, st == EOS_NOMEM ? 500 : 415, NULL, "cannot decode the image: %s",
-                          eos_ctx_errmsg(slot->ctx));
+                          msg);
+    }
     eos_raster_info info;
     eos_raster_get_info(r, &info);
     enum MHD_Result ret;

@@ -41,7 +41,8 @@ eos_status svc_registry_load(svc_registry *reg, const char *dir, int pool_size,
                              int engine_threads);
 void svc_registry_free(svc_registry *reg);
 svc_model *svc_registry_find(svc_registry *reg, const char *name);
-/* The first model (by name) of a task, or NULL. */
+/* The task's default model (eos_analysis_default_model) when loaded, else the first model (by
+ * name) of the task, or NULL. */
 svc_model *svc_registry_first(svc_registry *reg, eos_analysis_task task);
 
 /* Borrow a free analyzer of m (opening one when the pool has room, waiting otherwise). NULL
