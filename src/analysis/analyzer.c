@@ -636,6 +636,7 @@ eos_status eos_model_find(eos_ctx *ctx, const char *name, char *buf, size_t size
     }
     buf[0] = '\0';
     eos_err_set(&err, EOS_NOT_FOUND, "no model '%s': not a file, and not in %s (set "
-                "$EOSIGHT_MODELS or give a path)", name, looked);
+                "$EOSIGHT_MODELS or give a path; the default models that are not kept in git "
+                "are made by scripts/train-models.sh, see models/README.md)", name, looked);
     return eos__ctx_fail(ctx, &err);
 }
