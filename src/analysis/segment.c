@@ -202,7 +202,7 @@ static eos_status finalize_rows(seg_run *s, int n, eos_err *err) {
                 for (int c = 0; c < s->C; c++) {
                     float p = s->acc[(size_t)c * SW + o] * inv;
                     if (p > best) best = p, cls = (uint8_t)c;
-                    if (p > 0) ent -= p * log(p);
+                    if (p > 0) ent -= p * logf(p);
                     if (s->probbuf) s->probbuf[(size_t)c * SW + o] = (uint8_t)lrintf(fminf(p, 1.0f) * 255.0f);
                 }
                 ent_n++;

@@ -22,8 +22,8 @@
 typedef enum cmd_kind { CMD_CLASSIFY, CMD_TAG, CMD_CLOUDS, CMD_SEGMENT } cmd_kind;
 
 static const char *const k_cmd_name[] = { "classify", "tag", "clouds", "segment" };
-static const char *const k_default_model[] = { "eurosat-rgb-scene", "ucmerced-tags", "clouds",
-                                               "dubai-landcover" };
+static const eos_analysis_task k_task[] = { EOS_ANALYSIS_CLASSIFY, EOS_ANALYSIS_TAG,
+                                            EOS_ANALYSIS_CLOUD, EOS_ANALYSIS_SEGMENT };
 static const char *const k_model_env[] = { "EOSIGHT_MODEL_CLASSIFY", "EOSIGHT_MODEL_TAG",
                                            "EOSIGHT_MODEL_CLOUDS", "EOSIGHT_MODEL_SEGMENT" };
 
@@ -87,22 +87,22 @@ static int usage(cmd_kind k, FILE *f, int code) {
             "  --force             run even when the scene does not fit the model's contract\n"
             "  --quiet             no progress bar\n\n"
             "exit status: 0 done, 1 failure, 2 bad usage\n",
-            k_default_model[k], k_model_env[k]);
+            eos_analysis_default_model(k_task[k]), k_model_env[k]);
         return code;
     }
     fprintf(f, "usage: eosight %s IMAGE... [options]\n\n", n);
     if (k == CMD_CLASSIFY)
         fprintf(f, "Classifies each image into the model's scene classes (default model %s, or\n"
-                   "$%s) and prints the top-k classes with probabilities.\n", k_default_model[k],
+                   "$%s) and prints the top-k classes with probabilities.\n", eos_analysis_default_model(k_task[k]),
                 k_model_env[k]);
     else if (k == CMD_TAG)
         fprintf(f, "Tags each image with every label whose probability reaches that label's own\n"
                    "threshold (stored in the model, tuned on validation data), with scores\n"
-                   "(default model %s, or $%s).\n", k_default_model[k], k_model_env[k]);
+                   "(default model %s, or $%s).\n", eos_analysis_default_model(k_task[k]), k_model_env[k]);
     else
         fprintf(f, "Screens each image for clouds: clear/cloudy probability (default model %s,\n"
                    "or $%s); for a scene, the cloudy fraction of its tiles and a per-tile\n"
-                   "cloud mask (--grid-tif).\n", k_default_model[k], k_model_env[k]);
+                   "cloud mask (--grid-tif).\n", eos_analysis_default_model(k_task[k]), k_model_env[k]);
     fprintf(f,
         "A scene larger than 1.5 model windows is cut into a grid of windows (the ground one\n"
         "model input covered in training: input size x model GSD / image GSD), each\n"
@@ -249,9 +249,7 @@ static int parse(int argc, char **argv, args *a) {
         return cli_error(2, "segment: one scene at a time");
     if (a->cmd == CMD_SEGMENT && !a->sp.mask_path && (a->sp.vector_path || a->sp.overlay_path))
         return cli_error(2, "segment: --vector and --overlay are made from the mask: give -o too");
-    static const eos_analysis_task task_of[] = { EOS_ANALYSIS_CLASSIFY, EOS_ANALYSIS_TAG,
-                                                 EOS_ANALYSIS_CLOUD, EOS_ANALYSIS_SEGMENT };
-    if (!a->model) a->model = eos_analysis_default_model(task_of[a->cmd]);
+    if (!a->model) a->model = eos_analysis_default_model(k_task[a->cmd]);
     if (a->skip_cloudy >= 0 && !a->cloud_model)
         a->cloud_model = eos_analysis_default_model(EOS_ANALYSIS_CLOUD);
     a->ip.progress = a->sp.progress = !a->quiet && !a->json;
