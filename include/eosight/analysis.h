@@ -177,6 +177,14 @@ typedef struct eos_image_params {
     const char   *grid_tif;
     const char   *grid_geojson;
     bool          progress;       /* progress bar on stderr (terminals only) */
+    /* Who runs the model on each batch of windows: NULL runs it on the analyzer itself
+     * (eos_analyze_batch); the service passes its micro-batcher, which runs windows of many
+     * requests together. The runner gets n inputs as eos_analyze_batch does and must fill
+     * n x n_classes probabilities and n OOD scores (NaN without calibration); a status other
+     * than EOS_OK fails the analysis with the runner's message (run_errmsg). */
+    eos_status  (*run)(void *run_ctx, const float *x, int n, int tta, float *probs, float *ood,
+                       char *errmsg, size_t errmsg_size);
+    void         *run_ctx;
 } eos_image_params;
 
 eos_image_params eos_image_default_params(void);
@@ -226,6 +234,30 @@ eos_status eos_analyzer_read_input(eos_analyzer *a, eos_raster *r, int64_t x0, i
                                    int h, float *dst /* OUT */, double *valid_share /* OUT */);
 
 void eos_image_result_free(eos_image_result *res);
+
+/* The grid window, in pixels of r, that eos_analyze_image uses with default parameters: the
+ * model input scaled by the model's GSD over the image's when both are known, else
+ * eosight.window_px, else the input size (0 for a model without a fixed input and neither
+ * key). The service's -at routes cut their tile with it. */
+int eos_analyzer_window_px(const eos_analyzer *a, eos_raster *r);
+
+/* Micro-batching of whole images, in two halves around the model run (the service reads many
+ * small uploads on several threads and runs them through one analyzer together).
+ * eos_analyze_prepare checks r and params as eos_analyze_image does; when r would be predicted
+ * whole (no grid; params asking for cloud screening or grid outputs never are) it reads the
+ * model input into x (n_bands x in_h x in_w floats, the caller's), sets *whole and *valid_share
+ * (the share of valid pixels); otherwise *whole is false, nothing is read, and the caller uses
+ * eos_analyze_image. The analyzer is used for scratch only (not the engine).
+ * eos_image_result_whole then fills *out from the image's probabilities and OOD score as
+ * eos_analyze_image would have (an image with valid_share below params' min_valid is nodata:
+ * probs are ignored); it only reads a's contract, so it may run on any thread while another
+ * uses a. Errors as eos_analyze_image; EOS_NOMEM. */
+eos_status eos_analyze_prepare(eos_analyzer *a, eos_raster *r, const eos_image_params *params,
+                               float *x /* OUT */, double *valid_share /* OUT */,
+                               bool *whole /* OUT */);
+eos_status eos_image_result_whole(const eos_analyzer *a, const eos_image_params *params,
+                                  const float *probs, float ood, double valid_share,
+                                  eos_image_result *out /* OUT */);
 
 /* The result as JSON: {"task","model","classes":[{"name","prob"}] (sorted, top_k of them;
  * 0: all), "top", "labels" (tag: those above threshold), "cloudy", "ood_score", "uncertain",

@@ -46,10 +46,32 @@ typedef struct eos_service_params {
     const char *models_dir;
     size_t      max_body_bytes;  /* 0: 64 MiB */
     int64_t     max_pixels;      /* width x height of an uploaded image; 0: 100 megapixels */
-    int         n_workers;       /* analyses run at once; 0: 4 */
-    int         queue_len;       /* requests waiting for a worker; 0: 16 */
-    int         max_connections; /* open connections; 0: 64 */
-    int         engine_threads;  /* engine threads of each analyzer; 0: cores / n_workers */
+    int         n_workers;       /* requests analysed at once (including those waiting for
+                                  * their batch); 0: 32 */
+    int         queue_len;       /* requests waiting for a worker; 0: 64 */
+    int         max_connections; /* open connections; 0: 256 */
+    int         engine_threads;  /* engine threads of each analyzer; 0: all cores */
+    /* Micro-batching of classify/tag/clouds: up to batch_max images of several requests run
+     * together; the batcher waits up to batch_wait_us after the first for more while other
+     * requests of the model are being decoded. batch_max 1 turns batching off.
+     * 0: 32 images, 2000 us. */
+    int         batch_max;
+    int         batch_wait_us;
+    /* Scene catalog (eosight/catalog.h URI; created on first use); NULL: no catalog, and the
+     * catalog routes answer 404. results_dir: where POST /v1/scenes/{id}/segment keeps masks;
+     * NULL: "<catalog file>.results". */
+    const char *catalog_uri;
+    const char *results_dir;
+    /* Access. api_key_file: one key per line (optionally followed by a client name); when
+     * set, every /v1 route and /metrics need "Authorization: Bearer KEY" or "X-API-Key: KEY"
+     * (401 otherwise). rate_per_s > 0: each client (key, or address without keys) may make
+     * rate_per_s requests per second with bursts of rate_burst (0: 2 x rate), 429 beyond.
+     * cors_origin: the Access-Control-Allow-Origin answered ("*" or an origin); NULL: no CORS
+     * headers (browsers then refuse cross-origin calls). */
+    const char *api_key_file;
+    double      rate_per_s;
+    double      rate_burst;
+    const char *cors_origin;
 } eos_service_params;
 
 eos_service_params eos_service_default_params(void);

@@ -187,9 +187,17 @@ static eos_status grid_flush(grid_run *g, int n, eos_err *err) {
     if (m == 0) return EOS_OK;
     float *probs = eos_malloc((size_t)m * (size_t)C * sizeof *probs);
     float *ood = eos_malloc((size_t)m * sizeof *ood);
-    eos_status st = probs && ood ? eos_analyze_batch(a, g->x, m, g->p->tta, probs, ood)
-                                 : eos_err_set(err, EOS_NOMEM, "out of memory");
-    if (st != EOS_OK && probs && ood) eos_err_set(err, st, "%s", a->err.msg);
+    eos_status st;
+    if (!probs || !ood) {
+        st = eos_err_set(err, EOS_NOMEM, "out of memory");
+    } else if (g->p->run) {
+        char msg[512] = "";
+        st = g->p->run(g->p->run_ctx, g->x, m, g->p->tta, probs, ood, msg, sizeof msg);
+        if (st != EOS_OK) eos_err_set(err, st, "%s", msg[0] ? msg : "the batch runner failed");
+    } else {
+        st = eos_analyze_batch(a, g->x, m, g->p->tta, probs, ood);
+        if (st != EOS_OK) eos_err_set(err, st, "%s", a->err.msg);
+    }
     for (int k = 0; st == EOS_OK && k < m; k++) {
         int64_t i = g->idx[k];
         const float *pk = probs + (size_t)k * (size_t)C;
@@ -384,7 +392,7 @@ static eos_status result_alloc(eos_image_result *o, int C, int64_t cells, eos_er
 }
 
 /* Mean probabilities, shares and the whole-image decision from the cells. */
-static void result_finish(eos_analyzer *a, eos_image_result *o) {
+static void result_finish(const eos_analyzer *a, eos_image_result *o) {
     const eos_contract *c = &a->contract;
     int C = c->n_classes;
     double nv = (double)o->n_cells_valid;
@@ -442,10 +450,10 @@ static eos_status check_cloud_raster(const grid_run *g, eos_err *err) {
     return EOS_OK;
 }
 
-static eos_status analyze(grid_run *g, eos_err *err) {
+/* The checks of every analysis of an image, and whether it is a grid (*grid). */
+static eos_status analyze_setup(grid_run *g, bool *grid, eos_err *err) {
     eos_analyzer *a = g->a;
     const eos_contract *c = &a->contract;
-    eos_image_result *o = g->out;
     if (c->task == EOS_ANALYSIS_SEGMENT)
         return eos_err_set(err, EOS_INVALID_ARG, "'%s' is a segmentation model: use segment",
                            a->name);
@@ -460,18 +468,26 @@ static eos_status analyze(grid_run *g, eos_err *err) {
     g->win = grid_window(a, g->r, g->p);
     EOS_TRY(check_cloud_raster(g, err));
     bool outputs = g->p->grid_tif || g->p->grid_geojson;
-    bool grid = g->p->grid == EOS_GRID_ALWAYS ||
-                (g->p->grid == EOS_GRID_AUTO &&
-                 (outputs || g->W > g->win * 3 / 2 || g->H > g->win * 3 / 2));
-    if (!grid && outputs)
+    *grid = g->p->grid == EOS_GRID_ALWAYS ||
+            (g->p->grid == EOS_GRID_AUTO &&
+             (outputs || g->W > g->win * 3 / 2 || g->H > g->win * 3 / 2));
+    if (!*grid && outputs)
         return eos_err_set(err, EOS_INVALID_ARG, "grid outputs were asked for, but the image is "
                            "classified whole");
+    if (!*grid && g->W * g->H > WHOLE_MAX_PX)
+        return eos_err_set(err, EOS_LIMIT, "the image is %lld x %lld: too large to classify "
+                           "whole; use a grid", (long long)g->W, (long long)g->H);
+    return EOS_OK;
+}
+
+static eos_status analyze(grid_run *g, eos_err *err) {
+    const eos_contract *c = &g->a->contract;
+    eos_image_result *o = g->out;
+    bool grid;
+    EOS_TRY(analyze_setup(g, &grid, err));
     o->task = c->task;
     o->grid = grid;
     if (!grid) {   /* the whole image as one cell */
-        if (g->W * g->H > WHOLE_MAX_PX)
-            return eos_err_set(err, EOS_LIMIT, "the image is %lld x %lld: too large to classify "
-                               "whole; use a grid", (long long)g->W, (long long)g->H);
         o->cells_x = o->cells_y = 1;
     } else {
         if (g->win < 1)
@@ -484,7 +500,7 @@ static eos_status analyze(grid_run *g, eos_err *err) {
     g->win_w = grid ? g->win : (int)g->W;
     g->win_h = grid ? g->win : (int)g->H;
     EOS_TRY(grid_cells(g, err));
-    result_finish(a, o);
+    result_finish(g->a, o);
     if (grid && g->p->grid_tif) EOS_TRY(write_grid_tif(g, err));
     if (grid && g->p->grid_geojson) EOS_TRY(write_grid_geojson(g, err));
     return EOS_OK;
@@ -508,6 +524,64 @@ eos_status eos_analyze_image(eos_analyzer *a, eos_raster *r, const eos_image_par
     if (st == EOS_OK) return EOS_OK;
     eos_image_result_free(out);
     return eos__analysis_fail(a, &err);
+}
+
+int eos_analyzer_window_px(const eos_analyzer *a, eos_raster *r) {
+    eos_image_params p = eos_image_default_params();
+    return a && r ? grid_window(a, r, &p) : 0;
+}
+
+eos_status eos_analyze_prepare(eos_analyzer *a, eos_raster *r, const eos_image_params *params,
+                               float *x, double *valid_share, bool *whole) {
+    eos_err err;
+    eos_err_clear(&err);
+    if (!a || !r || !x || !valid_share || !whole) return EOS_INVALID_ARG;
+    *whole = false;
+    eos_image_params defaults = eos_image_default_params();
+    grid_run g = { .a = a, .r = r, .p = params ? params : &defaults };
+    bool grid;
+    eos_status st = analyze_setup(&g, &grid, &err);
+    if (st != EOS_OK) return eos__analysis_fail(a, &err);
+    if (grid || g.p->clouds) return EOS_OK;
+    EOS_TRY(eos_analyzer_read_input(a, r, 0, 0, (int)g.W, (int)g.H, x, valid_share));
+    *whole = true;
+    return EOS_OK;
+}
+
+eos_status eos_image_result_whole(const eos_analyzer *a, const eos_image_params *params,
+                                  const float *probs, float ood, double valid_share,
+                                  eos_image_result *out) {
+    eos_err err;
+    eos_err_clear(&err);
+    if (!a || !probs || !out) return EOS_INVALID_ARG;
+    memset(out, 0, sizeof *out);
+    const eos_contract *c = &a->contract;
+    int C = c->n_classes;
+    double min_valid = params && params->min_valid > 0 ? params->min_valid : 0.5;
+    out->task = c->task;
+    out->cells_x = out->cells_y = 1;
+    if (result_alloc(out, C, 1, &err) != EOS_OK) {
+        eos_image_result_free(out);
+        return EOS_NOMEM;
+    }
+    if (valid_share < min_valid) {
+        out->cell_class[0] = EOS_ANALYSIS_NODATA;
+        out->n_cells_nodata = 1;
+    } else {
+        int top = eos__argmax(probs, C, 1);
+        memcpy(out->cell_probs, probs, (size_t)C * sizeof *probs);
+        memcpy(out->probs, probs, (size_t)C * sizeof *probs);
+        out->cell_ood[0] = ood;
+        out->cell_class[0] = (uint8_t)top;
+        out->n_cells_valid = 1;
+        if (c->task == EOS_ANALYSIS_TAG) {
+            for (int j = 0; j < C; j++) out->class_share[j] = probs[j] >= c->thresholds[j];
+        } else {
+            out->class_share[top] = 1;
+        }
+    }
+    result_finish(a, out);
+    return EOS_OK;
 }
 
 /* ------------------------------------------------------------------ JSON */

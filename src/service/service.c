@@ -1,15 +1,15 @@
 /*
  * src/service/service.c - the HTTP server of `eosight serve` on libmicrohttpd (one thread per
- * connection): request bodies received under a byte limit, the route table, admission to the
- * bounded work queue (n_workers running, queue_len waiting, 503 beyond), the analysis routes
- * and JSON errors. HTTP status codes are chosen here and nowhere else (k_http below).
+ * connection): request bodies received under a byte limit, the route table and dispatch (404
+ * unknown route, 405 wrong method), admission to the bounded work queue (n_workers analysing,
+ * queue_len waiting, 503 beyond), the small GET routes (health, readiness, models) and the
+ * service's life cycle. The analysis and catalog routes live in routes_analysis.c and
+ * routes_catalog.c; answering helpers in http.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,94 +19,11 @@
 
 #include "core/err.h"
 #include "eosight/alloc.h"
-#include "eosight/service.h"
 #include "service/service_internal.h"
-
-struct eos_service {
-    eos_service_params p;
-    svc_registry       reg;
-    struct MHD_Daemon *d;
-    int                port;
-    pthread_mutex_t    mu;
-    pthread_cond_t     cv;
-    int                running, waiting;   /* analyses running / waiting for a worker */
-    int                in_flight;          /* requests between first call and completion */
-    bool               stopped;
-};
-
-/* One request: its body, limited to max_body_bytes. */
-typedef struct req {
-    char  *body;
-    size_t len, cap;
-    bool   too_big;
-} req;
-
-/* ------------------------------------------------------------------ responses */
-
-static const struct { unsigned status; const char *code; } k_http[] = {
-    { 400, "bad_request" },        { 404, "not_found" },          { 405, "method_not_allowed" },
-    { 413, "payload_too_large" },  { 415, "unsupported_media_type" },
-    { 422, "unprocessable_entity" }, { 500, "internal_error" },   { 503, "overloaded" },
-};
-
-static const char *http_code(unsigned status) {
-    for (size_t i = 0; i < sizeof k_http / sizeof k_http[0]; i++)
-        if (k_http[i].status == status) return k_http[i].code;
-    return "error";
-}
-
-/* The HTTP status for a failed analysis call. */
-static unsigned status_http(eos_status st) {
-    switch (st) {
-    case EOS_IO: case EOS_PARSE: case EOS_UNSUPPORTED: case EOS_TYPE: return 415;
-    case EOS_SHAPE: case EOS_INVALID_ARG: return 422;
-    case EOS_LIMIT: return 413;
-    default: return 500;
-    }
-}
-
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text,
-                                 const char *allow) {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-                                                             MHD_RESPMEM_MUST_COPY);
-    if (!r) return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    if (status == 503) MHD_add_response_header(r, "Retry-After", "1");
-    if (allow) MHD_add_response_header(r, "Allow", allow);
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-/* Send a jansson value (stolen). */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *v,
-                                 const char *allow) {
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    if (!text) return send_text(c, 500, "{\"error\":{\"code\":\"internal_error\","
-                                        "\"message\":\"out of memory\"}}", NULL);
-    enum MHD_Result ret = send_text(c, status, text, allow);
-    free(text);   /* jansson's allocation */
-    return ret;
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow,
-                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow,
-                                  const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return send_json(c, status, json_pack("{s:{s:s,s:s}}", "error", "code", http_code(status),
-                                          "message", msg), allow);
-}
 
 /* ------------------------------------------------------------------ admission */
 
-/* Take a worker, waiting in the queue when all are busy; false when the queue is full. */
-static bool admit(eos_service *s) {
+bool svc_admit(eos_service *s) {
     pthread_mutex_lock(&s->mu);
     if (s->running >= s->p.n_workers) {
         if (s->waiting >= s->p.queue_len) {
@@ -122,174 +39,113 @@ static bool admit(eos_service *s) {
     return true;
 }
 
-static void release(eos_service *s) {
+void svc_release(eos_service *s) {
     pthread_mutex_lock(&s->mu);
     s->running--;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-/* ------------------------------------------------------------------ routes */
+/* ------------------------------------------------------------------ small GET routes */
 
-static enum MHD_Result route_models(eos_service *s, struct MHD_Connection *c, const char *name) {
+static enum MHD_Result route_health(svc_call *k) {
+    return svc_send_text(k, 200, "{\"status\":\"ok\"}");
+}
+
+static enum MHD_Result route_ready(svc_call *k) {
+    if (k->s->reg.n == 0) return svc_send_error(k, 503, NULL, "no model is loaded");
+    char text[96];
+    snprintf(text, sizeof text, "{\"status\":\"ready\",\"models\":%d,\"catalog\":%s}",
+             k->s->reg.n, k->s->cat ? "true" : "false");
+    return svc_send_text(k, 200, text);
+}
+
+static enum MHD_Result send_json(svc_call *k, unsigned status, json_t *v) {
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!text) return svc_send_error(k, 500, NULL, "out of memory");
+    enum MHD_Result ret = svc_send_text(k, status, text);
+    free(text);   /* jansson's allocation */
+    return ret;
+}
+
+static json_t *model_json(const svc_model *m) {
+    json_t *v = json_loads(m->contract_json, 0, NULL);
+    return v ? v : json_pack("{s:s}", "name", m->name);
+}
+
+static enum MHD_Result route_models(svc_call *k) {
     json_t *list = json_array();
-    for (int i = 0; list && i < s->reg.n; i++) {
-        svc_model *m = &s->reg.models[i];
-        if (name && strcmp(m->name, name) != 0) continue;
-        json_t *v = json_loads(m->contract_json, 0, NULL);
-        if (!v) v = json_pack("{s:s}", "name", m->name);
-        if (name) {
-            json_decref(list);
-            return send_json(c, 200, v, NULL);
-        }
-        json_array_append_new(list, v);
-    }
-    if (name) {
-        json_decref(list);
-        return send_error(c, 404, NULL, "unknown model '%s' (GET /v1/models lists them)", name);
-    }
-    return send_json(c, 200, json_pack("{s:o}", "models", list), NULL);
+    for (int i = 0; list && i < k->s->reg.n; i++)
+        json_array_append_new(list, model_json(&k->s->reg.models[i]));
+    return send_json(k, 200, list ? json_pack("{s:o}", "models", list) : NULL);
 }
 
-/* A query integer in [lo, hi]; def when absent; false when malformed. */
-static bool query_int(struct MHD_Connection *c, const char *key, long lo, long hi, long def,
-                      long *out) {
-    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
-    *out = def;
-    if (!v) return true;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) return false;
-    *out = x;
-    return true;
+static enum MHD_Result route_model(svc_call *k) {
+    const char *name = k->rq->caps[0];
+    svc_model *m = svc_registry_find(&k->s->reg, name);
+    if (!m) return svc_send_error(k, 404, NULL, "unknown model '%s' (GET /v1/models lists them)",
+                                  name);
+    return send_json(k, 200, model_json(m));
 }
 
-/* Run the analysis on a borrowed analyzer; answers every outcome. */
-static enum MHD_Result analyze(eos_service *s, struct MHD_Connection *c, svc_slot *slot,
-                               const req *rq, int tta, int top_k) {
-    eos_analyzer *a = slot->a;
-    eos_raster *r = NULL;
-    eos_status st = eos_analyzer_open_raster_mem(a, slot->ctx, rq->body, rq->len, &r);
-    if (st != EOS_OK) {   /* GDAL's own detail names a private /vsimem/ path: cut it off */
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", eos_ctx_errmsg(slot->ctx));
-        char *gdal = strstr(msg, ": `/vsimem/");
-        if (gdal) *gdal = '\0';
-        return send_error(c, st == EOS_NOMEM ? 500 : 415, NULL, "cannot decode the image: %s",
-                          msg);
-    }
-    eos_raster_info info;
-    eos_raster_get_info(r, &info);
-    enum MHD_Result ret;
-    eos_check chk;
-    if (info.width_px * info.height_px > s->p.max_pixels) {
-        ret = send_error(c, 413, NULL, "image of %lld x %lld pixels is over the limit of %lld "
-                         "pixels", (long long)info.width_px, (long long)info.height_px,
-                         (long long)s->p.max_pixels);
-    } else if ((st = eos_contract_check(a, r, &chk)) != EOS_OK) {
-        ret = send_error(c, status_http(st), NULL, "cannot read the image: %s",
-                         eos_analyzer_errmsg(a));
-    } else if (chk.refuse) {
-        char msg[EOS_CHECK_MAX_MSGS * 330] = "";
-        for (int i = 0; i < chk.n_msgs; i++) {
-            size_t n = strlen(msg);
-            snprintf(msg + n, sizeof msg - n, "%s%s", i ? "; " : "", chk.msgs[i]);
-        }
-        ret = send_error(c, 422, NULL, "image refused by model '%s': %s", eos_analyzer_name(a),
-                         msg);
-    } else {
-        eos_image_params p = eos_image_default_params();
-        p.tta = tta;
-        eos_image_result res;
-        char *js = NULL;
-        if ((st = eos_analyze_image(a, r, &p, &res)) != EOS_OK) {
-            ret = send_error(c, status_http(st), NULL, "analysis failed: %s",
-                             eos_analyzer_errmsg(a));
-        } else {
-            st = eos_image_result_json(a, &res, top_k, &js);
-            ret = st == EOS_OK ? send_text(c, 200, js, NULL)
-                               : send_error(c, 500, NULL, "cannot write the result");
-            eos_free(js);
-            eos_image_result_free(&res);
-        }
-    }
-    eos_raster_close(r);
-    return ret;
-}
+/* ------------------------------------------------------------------ the route table */
 
-static enum MHD_Result route_analysis(eos_service *s, struct MHD_Connection *c,
-                                      eos_analysis_task task, const req *rq) {
-    long top_k, tta;
-    if (!query_int(c, "top_k", 0, EOS_ANALYSIS_MAX_CLASSES, task == EOS_ANALYSIS_CLASSIFY ? 5 : 0,
-                   &top_k))
-        return send_error(c, 400, NULL, "top_k must be an integer in 0..%d",
-                          EOS_ANALYSIS_MAX_CLASSES);
-    if (!query_int(c, "tta", 1, 8, 1, &tta) || (tta != 1 && tta != 4 && tta != 8))
-        return send_error(c, 400, NULL, "tta must be 1, 4 or 8");
-    const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "model");
-    svc_model *m = name ? svc_registry_find(&s->reg, name) : svc_registry_first(&s->reg, task);
-    if (!m && name)
-        return send_error(c, 404, NULL, "unknown model '%s' (GET /v1/models lists them)", name);
-    if (!m)
-        return send_error(c, 404, NULL, "no %s model is loaded", eos_analysis_task_name(task));
-    if (m->task != task)
-        return send_error(c, 400, NULL, "model '%s' is a %s model, not a %s model", m->name,
-                          eos_analysis_task_name(m->task), eos_analysis_task_name(task));
-    if (rq->len == 0)
-        return send_error(c, 400, NULL, "empty body: POST the image as the request body");
-    if (!admit(s))
-        return send_error(c, 503, NULL, "server busy: %d requests running and %d waiting",
-                          s->p.n_workers, s->p.queue_len);
-    char msg[512] = "";
-    svc_slot *slot = svc_model_borrow(m, msg, sizeof msg);
-    enum MHD_Result ret;
-    if (!slot) {
-        ret = send_error(c, 500, NULL, "cannot open model '%s': %s", m->name, msg);
-    } else {
-        ret = analyze(s, c, slot, rq, (int)tta, (int)top_k);
-        svc_model_return(m, slot);
-    }
-    release(s);
-    return ret;
-}
-
-static const struct {
-    const char *path;
-    eos_analysis_task task;
-} k_analysis_routes[] = {
-    { "/v1/classify", EOS_ANALYSIS_CLASSIFY },
-    { "/v1/tag", EOS_ANALYSIS_TAG },
-    { "/v1/clouds", EOS_ANALYSIS_CLOUD },
+static const svc_route k_routes[] = {
+    { "GET", "/healthz", route_health, 0, false },
+    { "GET", "/readyz", route_ready, 0, false },
+    { "GET", "/v1/models", route_models, 0, false },
+    { "GET", "/v1/models/{name}", route_model, 0, false },
+    { "POST", "/v1/classify", svc_route_analyze, EOS_ANALYSIS_CLASSIFY, true },
+    { "POST", "/v1/tag", svc_route_analyze, EOS_ANALYSIS_TAG, true },
+    { "POST", "/v1/clouds", svc_route_analyze, EOS_ANALYSIS_CLOUD, true },
+    { "POST", "/v1/segment", svc_route_analyze, EOS_ANALYSIS_SEGMENT, true },
+    { "POST", "/v1/classify-at", svc_route_analyze_at, EOS_ANALYSIS_CLASSIFY, true },
+    { "POST", "/v1/tag-at", svc_route_analyze_at, EOS_ANALYSIS_TAG, true },
+    { "POST", "/v1/clouds-at", svc_route_analyze_at, EOS_ANALYSIS_CLOUD, true },
+    { "POST", "/v1/segment-at", svc_route_analyze_at, EOS_ANALYSIS_SEGMENT, true },
+    { "GET", "/v1/scenes", svc_route_scenes, 0, false },
+    { "GET", "/v1/scenes/{id}", svc_route_scene, 0, false },
+    { "GET", "/v1/scenes/{id}/predictions", svc_route_scene_predictions, 0, false },
+    { "POST", "/v1/scenes/{id}/segment", svc_route_scene_segment, EOS_ANALYSIS_SEGMENT, true },
+    { "GET", "/v1/tiles/{z}/{x}/{y}.png", svc_route_tile, 0, true },
 };
 
-static enum MHD_Result dispatch(eos_service *s, struct MHD_Connection *c, const char *url,
-                                const char *method, const req *rq) {
-    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    for (size_t i = 0; i < sizeof k_analysis_routes / sizeof k_analysis_routes[0]; i++) {
-        if (strcmp(url, k_analysis_routes[i].path) != 0) continue;
-        if (!post) return send_error(c, 405, "POST", "%s takes POST, not %s", url, method);
-        return route_analysis(s, c, k_analysis_routes[i].task, rq);
+const svc_route *svc_routes(int *n) {
+    *n = (int)(sizeof k_routes / sizeof k_routes[0]);
+    return k_routes;
+}
+
+static enum MHD_Result dispatch(svc_call *k, const char *url, const char *method) {
+    int n;
+    const svc_route *routes = svc_routes(&n);
+    char allow[64] = "";
+    for (int i = 0; i < n; i++) {
+        if (!svc_route_match(routes[i].pattern, url, k->rq->caps)) continue;
+        if (strcmp(routes[i].method, method) != 0) {
+            size_t l = strlen(allow);
+            snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", routes[i].method);
+            continue;
+        }
+        k->route = &routes[i];
+        k->rq->route = i;
+        if (!routes[i].analysis) return routes[i].fn(k);
+        if (!svc_admit(k->s))
+            return svc_send_error(k, 503, NULL, "server busy: %d requests running and %d "
+                                  "waiting", k->s->p.n_workers, k->s->p.queue_len);
+        enum MHD_Result ret = routes[i].fn(k);
+        svc_release(k->s);
+        return ret;
     }
-    bool health = strcmp(url, "/healthz") == 0, ready = strcmp(url, "/readyz") == 0;
-    bool models = strcmp(url, "/v1/models") == 0;
-    bool model = strncmp(url, "/v1/models/", 11) == 0 && url[11] && !strchr(url + 11, '/');
-    if (!health && !ready && !models && !model)
-        return send_error(c, 404, NULL, "no route %s %s", method, url);
-    if (!get) return send_error(c, 405, "GET", "%s takes GET, not %s", url, method);
-    if (health) return send_json(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
-    if (ready) {
-        if (s->reg.n == 0) return send_error(c, 503, NULL, "no model is loaded");
-        return send_json(c, 200, json_pack("{s:s,s:i}", "status", "ready", "models", s->reg.n),
-                         NULL);
-    }
-    return route_models(s, c, model ? url + 11 : NULL);
+    if (allow[0])
+        return svc_send_error(k, 405, allow, "%s takes %s, not %s", url, allow, method);
+    return svc_send_error(k, 404, NULL, "no route %s %s", method, url);
 }
 
 /* ------------------------------------------------------------------ libmicrohttpd callbacks */
 
 /* Append a chunk, or mark the request too big (dropping what was buffered). */
-static void body_append(eos_service *s, req *rq, const char *data, size_t n) {
+static void body_append(eos_service *s, svc_req *rq, const char *data, size_t n) {
     if (rq->too_big) return;
     if (n > s->p.max_body_bytes - rq->len) {
         rq->too_big = true;
@@ -318,19 +174,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
+    (void)version;
     eos_service *s = cls;
-    req *rq = *con_cls;
+    svc_req *rq = *con_cls;
     if (!rq) {
         rq = eos_calloc(1, sizeof *rq);
         if (!rq) return MHD_NO;
+        rq->route = -1;
+        rq->t0 = svc_now();
         *con_cls = rq;
         pthread_mutex_lock(&s->mu);
         s->in_flight++;
         pthread_mutex_unlock(&s->mu);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        svc_call k = { s, c, rq, NULL };
         if (cl && strtoull(cl, NULL, 10) > s->p.max_body_bytes)
-            return send_error(c, 413, NULL, "body of %s bytes is over the limit of %zu bytes",
-                              cl, s->p.max_body_bytes);
+            return svc_send_error(&k, 413, NULL, "body of %s bytes is over the limit of %zu "
+                                  "bytes", cl, s->p.max_body_bytes);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -338,15 +198,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    svc_call k = { s, c, rq, NULL };
     if (rq->too_big)
-        return send_error(c, 413, NULL, "body over the limit of %zu bytes", s->p.max_body_bytes);
-    return dispatch(s, c, url, method, rq);
+        return svc_send_error(&k, 413, NULL, "body over the limit of %zu bytes",
+                              s->p.max_body_bytes);
+    rq->image = rq->body;
+    rq->image_len = rq->len;
+    return dispatch(&k, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+    (void)c;
+    (void)toe;
     eos_service *s = cls;
-    req *rq = *con_cls;
+    svc_req *rq = *con_cls;
     if (!rq) return;
     eos_free(rq->body);
     eos_free(rq);
@@ -368,12 +234,14 @@ static void fill_defaults(eos_service_params *p) {
     if (!p->bind_addr) p->bind_addr = "127.0.0.1";
     if (!p->max_body_bytes) p->max_body_bytes = (size_t)64 << 20;
     if (!p->max_pixels) p->max_pixels = 100000000;
-    if (!p->n_workers) p->n_workers = 4;
-    if (!p->queue_len) p->queue_len = 16;
-    if (!p->max_connections) p->max_connections = 64;
+    if (!p->n_workers) p->n_workers = 32;
+    if (!p->queue_len) p->queue_len = 64;
+    if (!p->max_connections) p->max_connections = 256;
+    if (!p->batch_max) p->batch_max = 32;
+    if (!p->batch_wait_us) p->batch_wait_us = 2000;
     if (!p->engine_threads) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        p->engine_threads = cores > p->n_workers ? (int)(cores / p->n_workers) : 1;
+        p->engine_threads = cores > 0 ? (int)cores : 1;
     }
 }
 
@@ -403,6 +271,7 @@ static eos_status start_daemon(eos_service *s, eos_err *err) {
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
                             MHD_OPTION_END);
     if (!s->d)
         return eos_err_set(err, EOS_IO, "cannot listen on %s port %d (in use or not allowed?)",
@@ -412,14 +281,47 @@ static eos_status start_daemon(eos_service *s, eos_err *err) {
     return EOS_OK;
 }
 
+/* The catalog and the folder of scene segmentations. */
+static eos_status open_catalog(eos_service *s, eos_err *err) {
+    if (!s->p.catalog_uri) return EOS_OK;
+    eos_ctx *ctx = NULL;
+    eos_status st = eos_ctx_create(NULL, &ctx);
+    if (st != EOS_OK) return eos_err_set(err, st, "cannot create a context");
+    st = eos_catalog_open(ctx, s->p.catalog_uri, NULL, &s->cat);
+    if (st != EOS_OK) eos_err_set(err, st, "catalog: %s", eos_ctx_errmsg(ctx));
+    eos_ctx_free(ctx);
+    if (st != EOS_OK) return st;
+    const char *uri = s->p.catalog_uri;
+    if (strncmp(uri, "sqlite:", 7) == 0) uri += 7;
+    char dir[4096];
+    if (s->p.results_dir) snprintf(dir, sizeof dir, "%s", s->p.results_dir);
+    else snprintf(dir, sizeof dir, "%s.results", uri);
+    s->results_dir = eos_strdup(dir);
+    return s->results_dir ? EOS_OK : eos_err_set(err, EOS_NOMEM, "out of memory");
+}
+
+static eos_status start_batchers(eos_service *s, eos_err *err) {
+    for (int i = 0; i < s->reg.n; i++) {
+        svc_model *m = &s->reg.models[i];
+        if (m->task == EOS_ANALYSIS_SEGMENT) continue;
+        eos_status st = svc_batcher_start(&m->batcher, m, s->p.batch_max, s->p.batch_wait_us,
+                                          s->p.engine_threads);
+        if (st != EOS_OK) return eos_err_set(err, st, "cannot start the batcher of '%s'",
+                                             m->name);
+    }
+    return EOS_OK;
+}
+
 eos_status eos_service_create(eos_ctx *ctx, const eos_service_params *params,
                               eos_service **out) {
     eos__ctx_clear(ctx);
     eos_err err = { 0 };
     *out = NULL;
     eos_service_params p = params ? *params : eos_service_default_params();
-    if (p.port < 0 || p.port > 65535 || p.n_workers < 0 || p.n_workers > 256 ||
-        p.queue_len < 0 || p.max_connections < 0 || p.engine_threads < 0 || p.max_pixels < 0) {
+    if (p.port < 0 || p.port > 65535 || p.n_workers < 0 || p.n_workers > 1024 ||
+        p.queue_len < 0 || p.max_connections < 0 || p.engine_threads < 0 || p.max_pixels < 0 ||
+        p.batch_max < 0 || p.batch_max > 1024 || p.batch_wait_us < 0 ||
+        p.batch_wait_us > 1000000 || !(p.rate_per_s >= 0) || !(p.rate_burst >= 0)) {
         eos_err_set(&err, EOS_INVALID_ARG, "service parameters out of range");
         return eos__ctx_fail(ctx, &err);
     }
@@ -430,11 +332,16 @@ eos_status eos_service_create(eos_ctx *ctx, const eos_service_params *params,
         return eos__ctx_fail(ctx, &err);
     }
     s->p = p;
+    s->log = ctx;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    eos_status st = svc_registry_load(&s->reg, p.models_dir, p.n_workers, p.engine_threads);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int pool = p.n_workers < 2 * (int)cores + 2 ? p.n_workers : 2 * (int)cores + 2;
+    eos_status st = svc_registry_load(&s->reg, p.models_dir, pool, p.engine_threads);
     if (st != EOS_OK) eos_err_set(&err, st, "cannot load the models");
-    else st = start_daemon(s, &err);
+    if (st == EOS_OK) st = open_catalog(s, &err);
+    if (st == EOS_OK) st = start_batchers(s, &err);
+    if (st == EOS_OK) st = start_daemon(s, &err);
     if (st != EOS_OK) {
         s->stopped = true;
         eos_service_free(s);
@@ -467,7 +374,10 @@ void eos_service_stop(eos_service *s) {
 void eos_service_free(eos_service *s) {
     if (!s) return;
     eos_service_stop(s);
+    for (int i = 0; i < s->reg.n; i++) svc_batcher_stop(&s->reg.models[i].batcher);
     svc_registry_free(&s->reg);
+    eos_catalog_close(s->cat);
+    eos_free(s->results_dir);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     eos_free(s);

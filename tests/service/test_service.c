@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "analysis/fixture.h"
+#include "service/http_client.h"
 #include "eosight/alloc.h"
 #include "eosight/service.h"
 
@@ -33,90 +34,6 @@ static const char *const k_tag_meta[] = {
 static const char *const k_cloud_meta[] = {
     "eosight.task", "cloud", "eosight.classes", "clear,cloudy", "eosight.input_size", "8,8", NULL
 };
-
-/* ------------------------------------------------------------------ a small HTTP client */
-
-typedef struct resp {
-    int  status;
-    char head[2048];
-    char *body;      /* eos_malloc, NUL-terminated */
-} resp;
-
-static int dial(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { 0 };
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static bool send_all(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-        if (k <= 0) return false;
-        c += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
-/* Read the whole answer (Connection: close) and split status, head and body. */
-static bool read_resp(int fd, resp *r) {
-    size_t cap = 65536, len = 0;
-    char *buf = eos_malloc(cap);
-    ssize_t k;
-    while (buf && (k = recv(fd, buf + len, cap - len - 1, 0)) > 0) {
-        len += (size_t)k;
-        if (len + 1 == cap) buf = eos_realloc(buf, cap *= 2);
-    }
-    if (!buf) return false;
-    buf[len] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    if (!end || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1) {
-        eos_free(buf);
-        return false;
-    }
-    size_t hl = (size_t)(end - buf);
-    snprintf(r->head, sizeof r->head, "%.*s", (int)(hl < sizeof r->head ? hl : sizeof r->head - 1),
-             buf);
-    r->body = eos_strdup(end + 4);
-    eos_free(buf);
-    return r->body != NULL;
-}
-
-/* One request; status -1 when the exchange failed. */
-static resp http(int port, const char *method, const char *path, const void *body, size_t n) {
-    resp r = { -1, "", NULL };
-    int fd = dial(port);
-    if (fd < 0) return r;
-    char head[1024];
-    int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      "Connection: close\r\nContent-Length: %zu\r\n\r\n", method, path, n);
-    if (send_all(fd, head, (size_t)hl) && (!n || send_all(fd, body, n))) read_resp(fd, &r);
-    close(fd);
-    return r;
-}
-
-static void resp_free(resp *r) {
-    eos_free(r->body);
-    r->body = NULL;
-}
-
-/* Status and a substring of the body (NULL: any). */
-static void expect(resp r, int status, const char *sub, const char *what) {
-    if (r.status != status)
-        TEST_FAIL_("%s: status %d, want %d (body %s)", what, r.status, status,
-                   r.body ? r.body : "-");
-    else if (sub && (!r.body || !strstr(r.body, sub)))
-        TEST_FAIL_("%s: body %s lacks %s", what, r.body ? r.body : "-", sub);
-    resp_free(&r);
-}
 
 /* ------------------------------------------------------------------ fixtures */
 
@@ -242,7 +159,7 @@ static void test_routes(void) {
 
 /* A body sent with chunked transfer coding, larger than the limit. */
 static resp chunked_upload(int port, size_t total) {
-    resp r = { -1, "", NULL };
+    resp r = { -1, "", NULL, 0 };
     int fd = dial(port);
     if (fd < 0) return r;
     const char *h = "POST /v1/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
@@ -283,7 +200,7 @@ static void test_errors(void) {
         expect(http(port, "POST", "/v1/classify", fl.big, fl.n_big), 413,
                "over the limit", "128 x 128 pixels");
         /* 413 from Content-Length, before the body is sent */
-        resp r = { -1, "", NULL };
+        resp r = { -1, "", NULL, 0 };
         int fd = dial(port);
         const char *h = "POST /v1/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                         "Content-Length: 1000000\r\n\r\n";
@@ -391,7 +308,7 @@ static void test_drain(void) {
         char head[256];
         int hl = snprintf(head, sizeof head, "POST /v1/classify HTTP/1.1\r\nHost: x\r\n"
                           "Connection: close\r\nContent-Length: %zu\r\n\r\n", fl.n_img);
-        resp r = { -1, "", NULL };
+        resp r = { -1, "", NULL, 0 };
         pthread_t th;
         bool sent = fd >= 0 && send_all(fd, head, (size_t)hl) &&
                     send_all(fd, fl.img, fl.n_img - 1);
