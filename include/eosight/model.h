@@ -23,8 +23,9 @@
  *     eos_session_free(s); eos_model_free(m); eos_ctx_free(ctx);
  *
  * Inputs may have dims that the model leaves symbolic (batch "N", any H/W for fully
- * convolutional nets); a session re-plans when the shapes of the inputs change, and keeps
- * the plan while they stay the same.
+ * convolutional nets); a session plans for each new combination of input shapes and keeps
+ * the plans of the last 8 combinations (each with its own arena, max_arena_bytes each), so
+ * alternating between a few shapes does not re-plan.
  */
 #ifndef EOSIGHT_MODEL_H
 #define EOSIGHT_MODEL_H

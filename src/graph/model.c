@@ -3,8 +3,9 @@
  * (include/eosight/model.h).
  *
  * A model is the ONNX graph after load-time passes; it is never written again, so sessions on
- * many threads can share it. A session owns one plan for the input shapes it last saw and
- * re-plans when they change.
+ * many threads can share it. A session keeps the plans of the last few input shapes it saw
+ * (SESSION_PLANS, least recently used dropped first), so alternating between a few batch
+ * sizes (the service's micro-batcher) does not re-plan on every run.
  */
 #include "eosight/model.h"
 
@@ -36,11 +37,16 @@ struct eos_model {
     int            n_nodes_loaded;
 };
 
+#define SESSION_PLANS 8
+
 struct eos_session {
     const eos_model   *model;
     eos_session_params params;
     eos_backend_kind   backend;
-    eos_plan          *plan;
+    eos_plan          *plan;                  /* the plan of the last run (one of plans) */
+    eos_plan          *plans[SESSION_PLANS];
+    uint64_t           last_use[SESSION_PLANS];
+    uint64_t           tick;
     char               errmsg[EOS_ERR_MSG_MAX];
 };
 
@@ -272,7 +278,7 @@ eos_status eos_session_create(const eos_model *m, const eos_session_params *para
 
 void eos_session_free(eos_session *s) {
     if (!s) return;
-    eos_plan_free(s->plan);
+    for (int i = 0; i < SESSION_PLANS; i++) eos_plan_free(s->plans[i]);
     eos_free(s);
 }
 
@@ -308,14 +314,25 @@ eos_status eos_session_run(eos_session *s, const eos_tensor *inputs, int n_input
             eos_err_set(&err, EOS_SHAPE, "input %d: rank %d is outside 0..%d", i, inputs[i].ndim, EOS_MAX_DIMS);
             return session_fail(s, &err);
         }
-    if (!plan_matches(s->plan, inputs, n_inputs)) {
-        eos_plan_free(s->plan);
-        s->plan = NULL;
+    int k = -1, victim = 0;
+    for (int i = 0; i < SESSION_PLANS && k < 0; i++)
+        if (plan_matches(s->plans[i], inputs, n_inputs)) k = i;
+    if (k < 0) {   /* a new shape: an empty slot, else the least recently used plan */
+        for (int i = 1; i < SESSION_PLANS; i++)
+            if (!s->plans[victim]) break;
+            else if (!s->plans[i] || s->last_use[i] < s->last_use[victim]) victim = i;
+        if (s->plan == s->plans[victim]) s->plan = NULL;
+        eos_plan_free(s->plans[victim]);
+        s->plans[victim] = NULL;
         eos_status st = eos_plan_create_limited(&s->model->g, inputs, n_inputs,
                                                 backend_impl(s->backend), s->params.n_threads,
-                                                s->params.max_arena_bytes, &s->plan, &err);
+                                                s->params.max_arena_bytes, &s->plans[victim],
+                                                &err);
         if (st) return session_fail(s, &err);
+        k = victim;
     }
+    s->plan = s->plans[k];
+    s->last_use[k] = ++s->tick;
     eos_status st = eos_plan_run(s->plan, inputs, n_inputs, &err);
     if (st) return session_fail(s, &err);
     return EOS_OK;

@@ -73,13 +73,19 @@ static void run_batch(svc_batcher *b, svc_job *jobs, int n) {
     const eos_contract *c = b->a ? eos_analyzer_contract(b->a) : NULL;
     size_t per = c ? (size_t)c->n_bands * (size_t)c->in_h * (size_t)c->in_w : 0;
     size_t C = c ? (size_t)c->n_classes : 0;
-    if (st == EOS_OK && (!grow(&b->x, &b->x_cap, (size_t)n * per) ||
-                         !grow(&b->probs, &b->p_cap, (size_t)n * C))) {
+    /* Batches run in sizes 1, 2, 4, ... max_batch (padded with zeros, their outputs dropped),
+     * so the analyzer's session meets a handful of shapes and keeps a plan for each instead of
+     * re-planning for every size. A job larger than max_batch runs at its own size. */
+    int run_n = 1;
+    while (run_n < n) run_n *= 2;
+    if (run_n > b->max_batch) run_n = n > b->max_batch ? n : b->max_batch;
+    if (st == EOS_OK && (!grow(&b->x, &b->x_cap, (size_t)run_n * per) ||
+                         !grow(&b->probs, &b->p_cap, (size_t)run_n * C))) {
         st = EOS_NOMEM;
         snprintf(msg, sizeof msg, "out of memory for a batch of %d images", n);
     }
     float *ood = NULL;
-    if (st == EOS_OK && !(ood = eos_malloc((size_t)n * sizeof *ood))) {
+    if (st == EOS_OK && !(ood = eos_malloc((size_t)run_n * sizeof *ood))) {
         st = EOS_NOMEM;
         snprintf(msg, sizeof msg, "out of memory for a batch of %d images", n);
     }
@@ -89,7 +95,8 @@ static void run_batch(svc_batcher *b, svc_job *jobs, int n) {
             memcpy(b->x + off * per, j->x, (size_t)j->n * per * sizeof(float));
             off += (size_t)j->n;
         }
-        st = eos_analyze_batch(b->a, b->x, n, jobs->tta, b->probs, ood);
+        memset(b->x + off * per, 0, (size_t)(run_n - n) * per * sizeof(float));
+        st = eos_analyze_batch(b->a, b->x, run_n, jobs->tta, b->probs, ood);
         if (st != EOS_OK) snprintf(msg, sizeof msg, "%s", eos_analyzer_errmsg(b->a));
     }
     size_t off = 0;
