@@ -4,7 +4,10 @@
 # Uses apt-get directly as root, through sudo otherwise. Prints nothing when all is present.
 set -euo pipefail
 pkgs=(cmake make gcc g++ pkg-config libdnnl-dev libgdal-dev gdal-bin libsqlite3-dev libmicrohttpd-dev libjansson-dev)
-[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-torchvision python3-numpy nodejs)
+# the web app's npm packages (npm ci at build time) and its browser test (chromium)
+pkgs+=(nodejs chromium)
+command -v npm >/dev/null || pkgs+=(npm)
+[ "${1:-}" = "--bench" ] && pkgs+=(python3-torch python3-torchvision python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

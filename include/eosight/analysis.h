@@ -299,7 +299,9 @@ typedef struct eos_segment_result {
     int      n_classes;
     int64_t  width_px, height_px;
     int64_t *pixels;         /* n_classes: pixels of each class in the final mask */
-    double  *area_m2;        /* n_classes (pixels x pixel area; geographic CRS: per row) */
+    double  *area_m2;        /* n_classes (pixels x pixel area; geographic CRS: per row);
+                              * without georeferencing a pixel counts as 1 m2 */
+    bool     georeferenced;  /* the scene has a geotransform and a CRS: areas are real */
     int64_t  nodata_px;      /* nodata and skipped pixels */
     int64_t  windows;        /* in the grid */
     int64_t  windows_nodata; /* not run: no valid pixel */
@@ -319,7 +321,8 @@ eos_status eos_segment_scene(eos_analyzer *a, eos_raster *r, const eos_segment_p
                              eos_segment_result *out /* OUT */);
 void eos_segment_result_free(eos_segment_result *res);
 
-/* {"model","width","height","classes":[{"name","color","pixels","area_m2","share"}],
+/* {"model","width","height","classes":[{"name","color","pixels","area_m2" (null without
+ * georeferencing),"share"}],
  * "nodata_px","windows","windows_nodata","windows_cloudy","polygons","mean_entropy",
  * "seconds"}. */
 eos_status eos_segment_result_json(const eos_analyzer *a, const eos_segment_result *res,

@@ -86,6 +86,9 @@ eos_status eos_service_create(eos_ctx *ctx, const eos_service_params *params,
 int eos_service_port(const eos_service *s);
 /* Number of models loaded. */
 int eos_service_n_models(const eos_service *s);
+/* Warnings of the start-up for the operator (an API key file readable by others, ...), or "".
+ * Owned by the service. */
+const char *eos_service_notes(const eos_service *s);
 /* Stop accepting connections, wait (up to 30 s) for requests in flight to be answered, stop.
  * Idempotent. */
 void eos_service_stop(eos_service *s);

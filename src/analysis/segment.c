@@ -520,6 +520,7 @@ static eos_status segment(seg_run *s, eos_err *err) {
     EOS_TRY(seg_alloc(s, err));
     s->out->n_classes = s->C;
     s->out->width_px = s->W;
+    s->out->georeferenced = s->info.georef.has_transform && s->info.georef.crs;
     s->out->height_px = s->H;
     s->out->pixels = eos_calloc((size_t)s->C, sizeof *s->out->pixels);
     s->out->area_m2 = eos_calloc((size_t)s->C, sizeof *s->out->area_m2);
@@ -579,16 +580,20 @@ eos_status eos_segment_result_json(const eos_analyzer *a, const eos_segment_resu
     for (int i = 0; i < res->n_classes; i++) {
         eos_strbuf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
         eos_strbuf_json_str(&b, c->class_names[i]);
-        eos_strbuf_printf(&b, ",\"color\":\"#%02x%02x%02x\",\"pixels\":%lld,\"area_m2\":%.3f,"
-                          "\"share\":%.6f}", c->colors[i].r, c->colors[i].g, c->colors[i].b,
-                          (long long)res->pixels[i], res->area_m2[i],
+        eos_strbuf_printf(&b, ",\"color\":\"#%02x%02x%02x\",\"pixels\":%lld,\"area_m2\":",
+                          c->colors[i].r, c->colors[i].g, c->colors[i].b,
+                          (long long)res->pixels[i]);
+        if (res->georeferenced) eos_strbuf_printf(&b, "%.3f", res->area_m2[i]);
+        else eos_strbuf_puts(&b, "null");
+        eos_strbuf_printf(&b, ",\"share\":%.6f}",
                           valid > 0 ? (double)res->pixels[i] / (double)valid : 0.0);
     }
     eos_strbuf_printf(&b, "],\"nodata_px\":%lld,\"windows\":%lld,\"windows_nodata\":%lld,"
                       "\"windows_cloudy\":%lld,\"polygons\":%lld,\"mean_entropy\":%.6f,"
+                      "\"georeferenced\":%s,"
                       "\"seconds\":%.3f}", (long long)res->nodata_px, (long long)res->windows,
                       (long long)res->windows_nodata, (long long)res->windows_cloudy,
                       (long long)res->n_polygons,
-                      res->mean_entropy, res->seconds);
+                      res->mean_entropy, res->georeferenced ? "true" : "false", res->seconds);
     return eos_strbuf_take(&b, json);
 }

@@ -380,14 +380,113 @@ static int open_for_clouds(args *a, eos_ctx *ctx, const char *path, eos_raster *
     return 0;
 }
 
-static int run_images(args *a, eos_ctx *ctx, eos_analyzer *an) {
+/* Print one image's result (table or JSON line). */
+static void print_result(args *a, eos_analyzer *an, const char *path, const eos_image_result *res) {
+    if (a->json) {
+        char *js;
+        if (eos_image_result_json(an, res, a->top_k, &js) == EOS_OK) {
+            print_json_line("image", path, js);
+            eos_free(js);
+        }
+    } else {
+        print_image(a, an, path, res);
+    }
+}
+
+/* Images predicted whole, waiting to run as one batch: inputs, their image and valid share. */
+typedef struct pending {
+    float  *x, *probs, *ood;
+    int    *idx;
+    double *share;
+    int     n, cap;
+    size_t  per;
+} pending;
+
+/* Run the pending images as one batch and print them in order; the failures' count. */
+static int flush(args *a, eos_analyzer *an, pending *q) {
+    if (q->n == 0) return 0;
     int failed = 0;
+    if (eos_analyze_batch(an, q->x, q->n, a->ip.tta, q->probs, q->ood) != EOS_OK) {
+        for (int k = 0; k < q->n; k++)
+            cli_error(1, "%s: %s", a->images[q->idx[k]], eos_analyzer_errmsg(an));
+        failed = q->n;
+    } else {
+        int C = eos_analyzer_contract(an)->n_classes;
+        for (int k = 0; k < q->n; k++) {
+            eos_image_result res;
+            if (eos_image_result_whole(an, &a->ip, q->probs + (size_t)k * (size_t)C, q->ood[k],
+                                       q->share[k], &res) != EOS_OK) {
+                cli_error(1, "%s: out of memory", a->images[q->idx[k]]);
+                failed++;
+                continue;
+            }
+            print_result(a, an, a->images[q->idx[k]], &res);
+            eos_image_result_free(&res);
+        }
+    }
+    q->n = 0;
+    return failed;
+}
+
+static bool pending_init(args *a, eos_analyzer *an, pending *q) {
+    const eos_contract *c = eos_analyzer_contract(an);
+    memset(q, 0, sizeof *q);
+    q->cap = a->ip.clouds ? 0 : a->ip.batch > 0 ? a->ip.batch : 32;   /* 0: no batching */
+    q->per = (size_t)c->n_bands * (size_t)c->in_h * (size_t)c->in_w;
+    if (q->cap == 0 || q->per == 0) {
+        q->cap = 0;
+        return true;
+    }
+    q->x = eos_malloc((size_t)q->cap * q->per * sizeof *q->x);
+    q->probs = eos_malloc((size_t)q->cap * (size_t)c->n_classes * sizeof *q->probs);
+    q->ood = eos_malloc((size_t)q->cap * sizeof *q->ood);
+    q->idx = eos_malloc((size_t)q->cap * sizeof *q->idx);
+    q->share = eos_malloc((size_t)q->cap * sizeof *q->share);
+    return q->x && q->probs && q->ood && q->idx && q->share;
+}
+
+static void pending_free(pending *q) {
+    eos_free(q->x);
+    eos_free(q->probs);
+    eos_free(q->ood);
+    eos_free(q->idx);
+    eos_free(q->share);
+}
+
+/* Classify/tag/screen every image. Images predicted whole are read into a pending batch and
+ * run together (as eos_analyze_image would run each, with the same results); grids and cloud
+ * screening run image by image. Results are printed in the order of the arguments. */
+static int run_images(args *a, eos_analyzer *an, eos_ctx *ctx) {
+    int failed = 0;
+    pending q;
+    if (!pending_init(a, an, &q)) {
+        pending_free(&q);
+        return cli_error(1, "out of memory for a batch of images");
+    }
     for (int i = 0; i < a->n_images; i++) {
         eos_raster *r, *cr;
         if (open_checked(a, ctx, an, a->images[i], &r)) {
             failed++;
             continue;
         }
+        bool whole = false;
+        if (q.cap > 0) {
+            eos_status st = eos_analyze_prepare(an, r, &a->ip, q.x + (size_t)q.n * q.per,
+                                                &q.share[q.n], &whole);
+            if (st != EOS_OK) {
+                eos_raster_close(r);
+                cli_error(1, "%s: %s", a->images[i], eos_analyzer_errmsg(an));
+                failed++;
+                continue;
+            }
+        }
+        if (whole) {
+            eos_raster_close(r);
+            q.idx[q.n++] = i;
+            if (q.n == q.cap) failed += flush(a, an, &q);
+            continue;
+        }
+        failed += flush(a, an, &q);   /* keep the output in argument order */
         if (open_for_clouds(a, ctx, a->images[i], &cr)) {
             eos_raster_close(r);
             failed++;
@@ -402,17 +501,11 @@ static int run_images(args *a, eos_ctx *ctx, eos_analyzer *an) {
             failed++;
             continue;
         }
-        if (a->json) {
-            char *js;
-            if (eos_image_result_json(an, &res, a->top_k, &js) == EOS_OK) {
-                print_json_line("image", a->images[i], js);
-                eos_free(js);
-            }
-        } else {
-            print_image(a, an, a->images[i], &res);
-        }
+        print_result(a, an, a->images[i], &res);
         eos_image_result_free(&res);
     }
+    failed += flush(a, an, &q);
+    pending_free(&q);
     fflush(stdout);
     return failed ? 1 : 0;
 }
@@ -503,7 +596,7 @@ static int analysis_main(cmd_kind k, int argc, char **argv) {
                            t == EOS_ANALYSIS_SEGMENT ? "segment" : t == EOS_ANALYSIS_TAG ? "tag"
                            : t == EOS_ANALYSIS_CLOUD ? "clouds" : "classify");
     }
-    if (rc < 0) rc = k == CMD_SEGMENT ? run_segment(a, ctx, an) : run_images(a, ctx, an);
+    if (rc < 0) rc = k == CMD_SEGMENT ? run_segment(a, ctx, an) : run_images(a, an, ctx);
     eos_analyzer_free(clouds);
     eos_analyzer_free(an);
     eos_ctx_free(ctx);

@@ -128,6 +128,8 @@ int cli_serve(int argc, char **argv) {
         eos_ctx_free(ctx);
         return rc;
     }
+    if (eos_service_notes(s)[0]) fprintf(stderr, "eosight serve: warning: %s\n",
+                                         eos_service_notes(s));
     const char *host = p.bind_addr ? p.bind_addr : "127.0.0.1";
     bool v6 = strchr(host, ':') != NULL;
     printf("eosight serve: %d model%s, listening on http://%s%s%s:%d/\n",

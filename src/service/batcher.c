@@ -64,7 +64,7 @@ static void run_batch(svc_batcher *b, svc_job *jobs, int n) {
             st = EOS_NOMEM;
             snprintf(msg, sizeof msg, "cannot create a context");
         } else {
-            eos_analyzer_params ap = { m->threads };
+            eos_analyzer_params ap = { b->threads };
             st = eos_analyzer_open(b->ctx, m->path, &ap, &b->a);
             if (st != EOS_OK) snprintf(msg, sizeof msg, "cannot open model '%s': %s", m->name,
                                        eos_ctx_errmsg(b->ctx));
@@ -146,8 +146,8 @@ static void *batcher_main(void *arg) {
 
 eos_status svc_batcher_start(svc_batcher *b, svc_model *m, int max_batch, int wait_us,
                              int engine_threads) {
-    (void)engine_threads;   /* the model's pool setting (m->threads) is used */
     memset(b, 0, sizeof *b);
+    b->threads = engine_threads > 0 ? engine_threads : 1;
     b->m = m;
     b->max_batch = max_batch > 0 ? max_batch : 1;
     b->wait_us = wait_us;

@@ -84,7 +84,11 @@ enum MHD_Result svc_send_error(svc_call *k, unsigned status, const char *allow,
     free(text);   /* jansson's allocation */
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
-    if (status == 503 || status == 429) MHD_add_response_header(r, "Retry-After", "1");
+    if (status == 503 || status == 429) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", k->retry_after > 0 ? k->retry_after : 1);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
     if (allow) MHD_add_response_header(r, "Allow", allow);
     if (k->s->p.cors_origin) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", k->s->p.cors_origin);

@@ -83,7 +83,19 @@ static eos_status add_model(svc_registry *reg, int *cap, const char *dir, const 
     snprintf(m->name, sizeof m->name, "%s", name);
     m->task = eos_analyzer_contract(m->slots[0].a)->task;
     m->n_slots = pool_size;
-    m->threads = threads;
+    /* The pool analyzers of batched models only decode and read inputs (the batcher runs the
+     * engine): one thread each, so concurrent requests do not each start a team of engine
+     * threads. Segmentation runs on the pool analyzers: all of threads. */
+    m->threads = m->task == EOS_ANALYSIS_SEGMENT ? threads : 1;
+    if (m->threads != threads) {   /* reopen the first one with its thread count */
+        slot_close(&m->slots[0]);
+        if (slot_open(&m->slots[0], path, m->threads, msg, sizeof msg) != EOS_OK) {
+            eos_free(m->contract_json);
+            eos_free(m->slots);
+            eos_free(m->path);
+            return EOS_OK;
+        }
+    }
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     reg->n++;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "eosight/alloc.h"
+#include "service/metrics.h"
 #include "service/service_internal.h"
 
 /* ------------------------------------------------------------------ small helpers */
@@ -104,6 +105,11 @@ static svc_model *pick_model(svc_call *k, eos_analysis_task task, const char *na
     else
         return m;
     return NULL;
+}
+
+/* Count one analysed image of m in the metrics. */
+static void count_image(svc_call *k, const svc_model *m) {
+    svc_metrics_images(k->s->metrics, (int)(m - k->s->reg.models), m->task, 1);
 }
 
 /* Options of every analysis. */
@@ -227,6 +233,7 @@ static bool image_json(svc_call *k, svc_model *m, svc_slot **slotp, eos_raster *
     eos_image_result_free(&res);
     eos_free(x);
     eos_free(probs);
+    if (st == EOS_OK) count_image(k, m);
     return st == EOS_OK;
 }
 
@@ -262,7 +269,11 @@ static enum MHD_Result segment(svc_call *k, svc_slot *slot, eos_raster *r, const
     if (o->window) p.window = (int)o->window;
     if (o->overlap >= 0) p.overlap = (int)o->overlap;
     p.mask_path = keep_mask ? keep_mask : mask;
-    p.vector_path = o->out == OUT_JSON && o->polygons ? vec : NULL;
+    /* polygons are lon/lat: only for a georeferenced image */
+    eos_raster_info info;
+    eos_raster_get_info(r, &info);
+    bool georef = info.georef.has_transform && info.georef.crs;
+    p.vector_path = o->out == OUT_JSON && o->polygons && georef ? vec : NULL;
     eos_segment_result res;
     enum MHD_Result ret;
     char *js = NULL;
@@ -288,6 +299,10 @@ static enum MHD_Result segment(svc_call *k, svc_slot *slot, eos_raster *r, const
         if (v && p.vector_path) {
             json_t *poly = json_load_file(vec, 0, NULL);
             json_object_set_new(v, "polygons", poly ? poly : json_null());
+        } else if (v && o->polygons) {
+            json_object_set_new(v, "polygons", json_null());
+            json_object_set_new(v, "polygons_note", json_string(
+                "the image has no georeferencing (CRS and geotransform): no lon/lat polygons"));
         }
         if (v && o->mask_png) {
             size_t len = 0;
@@ -360,6 +375,7 @@ enum MHD_Result svc_route_analyze(svc_call *k) {
             eos_free(js);
         } else {
             ret = segment(k, slot, r, &o, NULL, NULL);
+            if (k->rq->status == 200) count_image(k, m);
         }
     }
     if (batched) svc_batcher_preparing(&m->batcher, -1);
@@ -482,6 +498,7 @@ static enum MHD_Result run_at(svc_call *k, svc_model *m, svc_slot **slotp,
             an_opts so = *o;
             so.out = OUT_JSON;
             ret = segment(k, *slotp, r, &so, NULL, &result);
+            if (result) count_image(k, m);
         } else {
             svc_batcher_preparing(&m->batcher, +1);
             if (!image_json(k, m, slotp, &r, o, &result, &ret)) result = NULL;
@@ -576,6 +593,7 @@ enum MHD_Result svc_route_scene_segment(svc_call *k) {
     } else if (check_image(k, slot, r, &ret)) {
         o.mask_png = false;
         ret = segment(k, slot, r, &o, tmp, &result);
+        if (result) count_image(k, m);
     }
     eos_raster_close(r);
     if (slot) svc_model_return(m, slot);

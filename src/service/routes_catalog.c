@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eosight/alloc.h"
 #include "service/service_internal.h"
+#include "service/tiles.h"
 
 static enum MHD_Result no_catalog(svc_call *k) {
     return svc_send_error(k, 404, NULL, "this server has no scene catalog (start it with "
@@ -202,7 +204,69 @@ enum MHD_Result svc_route_scene_predictions(svc_call *k) {
     return ret;
 }
 
+/* A tile coordinate capture. */
+static bool tile_coord(const char *v, long *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < 0) return false;
+    *out = x;
+    return true;
+}
+
 enum MHD_Result svc_route_tile(svc_call *k) {
     if (!k->s->cat) return no_catalog(k);
-    return svc_send_error(k, 404, NULL, "map tiles are not available yet");
+    long z, x, y, scene;
+    if (!tile_coord(k->rq->caps[0], &z) || !tile_coord(k->rq->caps[1], &x) ||
+        !tile_coord(k->rq->caps[2], &y) || z > SVC_TILE_MAX_Z || !svc_tile_valid((int)z, (int)x, (int)y))
+        return svc_send_error(k, 400, NULL, "no tile %s/%s/%s: z must be 0..%d and x, y in "
+                              "0..2^z-1", k->rq->caps[0], k->rq->caps[1], k->rq->caps[2],
+                              SVC_TILE_MAX_Z);
+    if (!svc_opt_int(k, "scene", 1, 1L << 62, 0, &scene))
+        return svc_send_error(k, 400, NULL, "scene must be a scene id");
+    const char *layer = svc_opt(k, "layer");
+    bool seg = layer && strcmp(layer, "segmentation") == 0;
+    if (layer && !seg && strcmp(layer, "image") != 0)
+        return svc_send_error(k, 400, NULL, "layer must be image or segmentation");
+    if (seg && !scene)
+        return svc_send_error(k, 400, NULL, "layer=segmentation needs scene=ID");
+    double merc[4], ll[4];
+    svc_tile_bounds((int)z, (int)x, (int)y, merc, ll);
+    eos_catalog_scene *sc = NULL, one;
+    size_t n = 0;
+    eos_status st;
+    char mask[4200];
+    const char *paths[SVC_TILE_MAX_RASTERS];
+    int n_paths = 0;
+    if (scene) {   /* one scene: its image, or its kept segmentation */
+        st = eos_catalog_get(k->s->cat, scene, &one);
+        if (st == EOS_NOT_FOUND)
+            return svc_send_error(k, 404, NULL, "no scene %ld in the catalog", scene);
+        if (st != EOS_OK) return svc_send_error(k, 500, NULL, "catalog read failed");
+        snprintf(mask, sizeof mask, "%s/scene-%ld.tif", k->s->results_dir, scene);
+        if (seg && access(mask, R_OK) != 0) {
+            eos_catalog_scene_clear(&one);
+            return svc_send_error(k, 404, NULL, "scene %ld has no segmentation yet (POST "
+                                  "/v1/scenes/%ld/segment makes one)", scene, scene);
+        }
+        paths[n_paths++] = seg ? mask : one.path;
+    } else {       /* every scene meeting the tile, oldest first so the newest is on top */
+        eos_catalog_query q = eos_catalog_bbox_query(ll[0], ll[1], ll[2], ll[3]);
+        q.limit = SVC_TILE_MAX_RASTERS;
+        st = eos_catalog_find(k->s->cat, &q, &sc, &n);
+        if (st != EOS_OK) return svc_send_error(k, 500, NULL, "catalog query failed");
+        for (size_t i = 0; i < n; i++) paths[n_paths++] = sc[i].path;
+    }
+    uint8_t *png = NULL;
+    size_t len = 0;
+    char msg[512] = "";
+    st = svc_tile_render(k->s->tiler, paths, n_paths, seg ? SVC_TILE_CLASSES : SVC_TILE_IMAGE,
+                         (int)z, (int)x, (int)y, &png, &len, msg, sizeof msg);
+    enum MHD_Result ret = st == EOS_OK ? svc_send(k, 200, "image/png", png, len)
+                                       : svc_send_error(k, 500, NULL, "tile %ld/%ld/%ld: %s", z,
+                                                        x, y, msg);
+    eos_free(png);
+    if (scene) eos_catalog_scene_clear(&one);
+    eos_catalog_scenes_free(sc, n);
+    return ret;
 }

@@ -19,7 +19,12 @@
 
 #include "core/err.h"
 #include "eosight/alloc.h"
+#include "service/access.h"
+#include "service/assets.h"
+#include "service/metrics.h"
+#include "service/multipart.h"
 #include "service/service_internal.h"
+#include "service/tiles.h"
 
 /* ------------------------------------------------------------------ admission */
 
@@ -31,8 +36,10 @@ bool svc_admit(eos_service *s) {
             return false;
         }
         s->waiting++;
+        svc_metrics_gauge_add(s->metrics, SVC_GAUGE_QUEUE_DEPTH, 1);
         while (s->running >= s->p.n_workers) pthread_cond_wait(&s->cv, &s->mu);
         s->waiting--;
+        svc_metrics_gauge_add(s->metrics, SVC_GAUGE_QUEUE_DEPTH, -1);
     }
     s->running++;
     pthread_mutex_unlock(&s->mu);
@@ -76,8 +83,13 @@ static json_t *model_json(const svc_model *m) {
 
 static enum MHD_Result route_models(svc_call *k) {
     json_t *list = json_array();
-    for (int i = 0; list && i < k->s->reg.n; i++)
-        json_array_append_new(list, model_json(&k->s->reg.models[i]));
+    for (int i = 0; list && i < k->s->reg.n; i++) {
+        svc_model *m = &k->s->reg.models[i];
+        json_t *v = model_json(m);   /* "default": the model a route without model= uses */
+        json_object_set_new(v, "default", json_boolean(svc_registry_first(&k->s->reg,
+                                                                         m->task) == m));
+        json_array_append_new(list, v);
+    }
     return send_json(k, 200, list ? json_pack("{s:o}", "models", list) : NULL);
 }
 
@@ -89,11 +101,33 @@ static enum MHD_Result route_model(svc_call *k) {
     return send_json(k, 200, model_json(m));
 }
 
+static enum MHD_Result route_metrics(svc_call *k) {
+    char *text = NULL;
+    size_t len = 0;
+    eos_err err = { 0 };
+    if (svc_metrics_render(k->s->metrics, &text, &len, &err) != EOS_OK)
+        return svc_send_error(k, 500, NULL, "cannot render the metrics: %s", err.msg);
+    enum MHD_Result ret = svc_send(k, 200, SVC_METRICS_CONTENT_TYPE, text, len);
+    eos_free(text);
+    return ret;
+}
+
+static enum MHD_Result route_openapi(svc_call *k) {
+    const unsigned char *data;
+    size_t len;
+    const char *type;
+    if (!svc_asset_find("/openapi.json", &data, &len, &type))
+        return svc_send_error(k, 404, NULL, "the OpenAPI document was not built in");
+    return svc_send(k, 200, "application/json", data, len);
+}
+
 /* ------------------------------------------------------------------ the route table */
 
 static const svc_route k_routes[] = {
     { "GET", "/healthz", route_health, 0, false },
     { "GET", "/readyz", route_ready, 0, false },
+    { "GET", "/metrics", route_metrics, 0, false },
+    { "GET", "/openapi.json", route_openapi, 0, false },
     { "GET", "/v1/models", route_models, 0, false },
     { "GET", "/v1/models/{name}", route_model, 0, false },
     { "POST", "/v1/classify", svc_route_analyze, EOS_ANALYSIS_CLASSIFY, true },
@@ -116,7 +150,62 @@ const svc_route *svc_routes(int *n) {
     return k_routes;
 }
 
+/* Routes behind the API keys and the rate limit: the API and the metrics; health, readiness,
+ * the OpenAPI document and the web app are open. */
+static bool needs_access(const char *pattern) {
+    return strncmp(pattern, "/v1/", 4) == 0 || strcmp(pattern, "/metrics") == 0;
+}
+
+/* The peer's address as text. */
+static void client_addr(struct MHD_Connection *c, char *buf, size_t size) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    buf[0] = '\0';
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)size);
+}
+
+/* API key and rate limit; answers 401 / 429 itself. */
+static bool access_ok(svc_call *k, enum MHD_Result *ret) {
+    if (!k->s->access) return true;
+    char addr[INET6_ADDRSTRLEN + 1];
+    client_addr(k->c, addr, sizeof addr);
+    svc_access_result res;
+    svc_access_verdict v = svc_access_check(
+        k->s->access, MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Authorization"),
+        MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "X-API-Key"), addr, &res);
+    if (v == SVC_ACCESS_ALLOW) return true;
+    k->retry_after = v == SVC_ACCESS_LIMITED ? res.retry_after_header : 0;
+    *ret = svc_send_error(k, v == SVC_ACCESS_LIMITED ? 429 : 401, NULL, "%s", res.message);
+    return false;
+}
+
+/* A CORS preflight (OPTIONS) when CORS is on. */
+static enum MHD_Result preflight(svc_call *k) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"",
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", k->s->p.cors_origin);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, X-API-Key, Content-Type, Accept");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    MHD_add_response_header(r, "Vary", "Origin");
+    enum MHD_Result ret = MHD_queue_response(k->c, 204, r);
+    MHD_destroy_response(r);
+    k->rq->status = 204;
+    return ret;
+}
+
 static enum MHD_Result dispatch(svc_call *k, const char *url, const char *method) {
+    if (k->s->p.cors_origin && strcmp(method, "OPTIONS") == 0) return preflight(k);
+    if (svc_web_path(method, url)) return svc_route_web(k, url);   /* the web app (assets.c) */
     int n;
     const svc_route *routes = svc_routes(&n);
     char allow[64] = "";
@@ -129,6 +218,10 @@ static enum MHD_Result dispatch(svc_call *k, const char *url, const char *method
         }
         k->route = &routes[i];
         k->rq->route = i;
+        if (needs_access(routes[i].pattern)) {
+            enum MHD_Result ret;
+            if (!access_ok(k, &ret)) return ret;
+        }
         if (!routes[i].analysis) return routes[i].fn(k);
         if (!svc_admit(k->s))
             return svc_send_error(k, 503, NULL, "server busy: %d requests running and %d "
@@ -170,6 +263,41 @@ static void body_append(eos_service *s, svc_req *rq, const char *data, size_t n)
     rq->len += n;
 }
 
+/* A multipart/form-data body: the "image" part becomes the image, the other parts options
+ * (svc_opt). Answers 400 itself for a malformed form. */
+static bool read_form(svc_call *k, enum MHD_Result *ret) {
+    const char *ct = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Content-Type");
+    if (!svc_mp_is_form(ct)) return true;
+    svc_req *rq = k->rq;
+    svc_mp_part *parts = eos_malloc(17 * sizeof *parts);
+    int n = 0;
+    eos_err err = { 0 };
+    if (!parts) {
+        *ret = svc_send_error(k, 500, NULL, "out of memory");
+        return false;
+    }
+    bool ok = svc_mp_parse(ct, rq->body, rq->len, parts, 17, &n, &err) == EOS_OK;
+    rq->image = NULL;
+    rq->image_len = 0;
+    for (int i = 0; ok && i < n; i++) {
+        if (strcmp(parts[i].name, "image") == 0) {
+            rq->image = (const char *)parts[i].data;
+            rq->image_len = parts[i].len;
+        } else if (rq->n_fields == 16 || strlen(parts[i].name) >= sizeof rq->field_name[0]) {
+            eos_err_set(&err, EOS_LIMIT, "too many form fields, or a field name over 63 bytes");
+            ok = false;
+        } else {
+            memcpy(rq->field_name[rq->n_fields], parts[i].name, strlen(parts[i].name) + 1);
+            ok = svc_mp_text(&parts[i], rq->field_val[rq->n_fields], sizeof rq->field_val[0],
+                             &err) == EOS_OK;
+            rq->n_fields++;
+        }
+    }
+    eos_free(parts);
+    if (!ok) *ret = svc_send_error(k, 400, NULL, "bad form: %s", err.msg);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -186,8 +314,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&s->mu);
         s->in_flight++;
         pthread_mutex_unlock(&s->mu);
+        svc_metrics_gauge_add(s->metrics, SVC_GAUGE_IN_FLIGHT, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        svc_call k = { s, c, rq, NULL };
+        svc_call k = { s, c, rq, NULL, 0 };
         if (cl && strtoull(cl, NULL, 10) > s->p.max_body_bytes)
             return svc_send_error(&k, 413, NULL, "body of %s bytes is over the limit of %zu "
                                   "bytes", cl, s->p.max_body_bytes);
@@ -198,12 +327,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    svc_call k = { s, c, rq, NULL };
+    svc_call k = { s, c, rq, NULL, 0 };
     if (rq->too_big)
         return svc_send_error(&k, 413, NULL, "body over the limit of %zu bytes",
                               s->p.max_body_bytes);
     rq->image = rq->body;
     rq->image_len = rq->len;
+    snprintf(rq->method, sizeof rq->method, "%s", method);
+    enum MHD_Result ret;
+    if (!read_form(&k, &ret)) return ret;
     return dispatch(&k, url, method);
 }
 
@@ -214,6 +346,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     eos_service *s = cls;
     svc_req *rq = *con_cls;
     if (!rq) return;
+    if (rq->status)
+        svc_metrics_request(s->metrics, rq->route, rq->method, rq->status, svc_now() - rq->t0);
+    svc_metrics_gauge_add(s->metrics, SVC_GAUGE_IN_FLIGHT, -1);
     eos_free(rq->body);
     eos_free(rq);
     *con_cls = NULL;
@@ -300,6 +435,11 @@ static eos_status open_catalog(eos_service *s, eos_err *err) {
     return s->results_dir ? EOS_OK : eos_err_set(err, EOS_NOMEM, "out of memory");
 }
 
+static void on_batch(void *cls, const svc_model *m, int n) {
+    eos_service *s = cls;
+    svc_metrics_batch(s->metrics, (int)(m - s->reg.models), n);
+}
+
 static eos_status start_batchers(eos_service *s, eos_err *err) {
     for (int i = 0; i < s->reg.n; i++) {
         svc_model *m = &s->reg.models[i];
@@ -308,7 +448,32 @@ static eos_status start_batchers(eos_service *s, eos_err *err) {
                                           s->p.engine_threads);
         if (st != EOS_OK) return eos_err_set(err, st, "cannot start the batcher of '%s'",
                                              m->name);
+        pthread_mutex_lock(&m->batcher.mu);
+        m->batcher.on_batch = on_batch;
+        m->batcher.on_batch_cls = s;
+        pthread_mutex_unlock(&m->batcher.mu);
     }
+    return EOS_OK;
+}
+
+/* Metrics (labels: the route patterns and the model names), access control, the tiler. */
+static eos_status start_extras(eos_service *s, eos_err *err) {
+    int n_routes;
+    const svc_route *routes = svc_routes(&n_routes);
+    const char *pat[64], *names[1024];
+    int n_models = s->reg.n < 1024 ? s->reg.n : 1024;
+    for (int i = 0; i < n_routes && i < 64; i++) pat[i] = routes[i].pattern;
+    for (int i = 0; i < n_models; i++) names[i] = s->reg.models[i].name;
+    svc_metrics_params mp = { pat, n_routes < 64 ? n_routes : 64, names, n_models };
+    EOS_TRY(svc_metrics_create(&mp, &s->metrics, err));
+    svc_metrics_gauge_set(s->metrics, SVC_GAUGE_MODELS_LOADED, s->reg.n);
+    if (s->p.api_key_file || s->p.rate_per_s > 0) {
+        svc_access_params ap = { s->p.api_key_file, s->p.rate_per_s, s->p.rate_burst, 0, NULL,
+                                 NULL };
+        EOS_TRY(svc_access_create(&ap, &s->access, s->notes, sizeof s->notes, err));
+    }
+    if (s->cat && !(s->tiler = svc_tiler_create()))
+        return eos_err_set(err, EOS_NOMEM, "out of memory");
     return EOS_OK;
 }
 
@@ -340,6 +505,7 @@ eos_status eos_service_create(eos_ctx *ctx, const eos_service_params *params,
     eos_status st = svc_registry_load(&s->reg, p.models_dir, pool, p.engine_threads);
     if (st != EOS_OK) eos_err_set(&err, st, "cannot load the models");
     if (st == EOS_OK) st = open_catalog(s, &err);
+    if (st == EOS_OK) st = start_extras(s, &err);
     if (st == EOS_OK) st = start_batchers(s, &err);
     if (st == EOS_OK) st = start_daemon(s, &err);
     if (st != EOS_OK) {
@@ -354,6 +520,8 @@ eos_status eos_service_create(eos_ctx *ctx, const eos_service_params *params,
 int eos_service_port(const eos_service *s) { return s->port; }
 
 int eos_service_n_models(const eos_service *s) { return s->reg.n; }
+
+const char *eos_service_notes(const eos_service *s) { return s->notes; }
 
 void eos_service_stop(eos_service *s) {
     if (!s || s->stopped) return;
@@ -378,6 +546,9 @@ void eos_service_free(eos_service *s) {
     svc_registry_free(&s->reg);
     eos_catalog_close(s->cat);
     eos_free(s->results_dir);
+    svc_metrics_free(s->metrics);
+    svc_access_free(s->access);
+    svc_tiler_free(s->tiler);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     eos_free(s);

@@ -58,6 +58,7 @@ typedef struct svc_batcher {
     int             queued;       /* inputs queued */
     int             preparing;    /* requests of the model that will submit soon */
     int             max_batch, wait_us;
+    int             threads;      /* engine threads of the batcher's analyzer */
     eos_analyzer   *a;
     eos_ctx        *ctx;
     char            open_msg[256];   /* why the analyzer did not open */
@@ -76,7 +77,8 @@ struct svc_model {
     char             *contract_json;   /* eos_contract_json of the model */
     pthread_mutex_t   mu;
     pthread_cond_t    cv;
-    int               threads;         /* engine threads of each pool analyzer */
+    int               threads;         /* engine threads of each pool analyzer (1 for batched
+                                        * models: they only decode) */
     int               n_slots;         /* pool size; slots are opened on first need */
     svc_slot         *slots;
     svc_batcher       batcher;         /* classify/tag/cloud models */
@@ -135,6 +137,7 @@ struct eos_service {
     int                in_flight;          /* requests between first call and completion */
     bool               stopped;
     eos_ctx           *log;                /* the creator's context: log lines */
+    char               notes[512];         /* start-up warnings (eos_service_notes) */
 };
 
 /* One request: its body (limited to max_body_bytes), the matched route and its captures. */
@@ -145,6 +148,7 @@ typedef struct svc_req {
     double      t0;             /* seconds (monotonic) at the first callback */
     int         route;          /* index into the route table, -1 none */
     unsigned    status;         /* status answered (for metrics) */
+    char        method[16];
     char        caps[4][256];   /* path captures of the route pattern */
     /* multipart/form-data bodies: the image part and the text fields (http.c) */
     const char *image;          /* the image bytes: the body, or the form's "image" part */
@@ -163,6 +167,7 @@ typedef struct svc_call {
     struct MHD_Connection  *c;
     svc_req                *rq;
     const svc_route        *route;
+    int                     retry_after;   /* Retry-After seconds of a 429 (0: 1) */
 } svc_call;
 
 /* Answer text / bytes with a content type; 503 and 429 get Retry-After: retry_after s. */
