@@ -1,12 +1,13 @@
 # Thin wrapper over CMake. The two set-up commands are `make run` and `make test`.
 #   make            build the optimised tree (build/)
 #   make test       install deps, build optimised + ASan/UBSan trees, run the whole suite in both
-#   make run        install deps, build, start the service on the default models
-#                   (until the service lands: print what eosight can do)
+#   make run        install deps, build, start the service (web app, API, map) on the default
+#                   models and the catalog CATALOG (default eosight-catalog.sqlite), port PORT
 #   make fuzz       build libFuzzer targets with clang and run each for FUZZ_SECONDS (default 60)
 #   make bench      run bench/compare (eosight vs ONNX Runtime vs PyTorch)
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
+CATALOG   ?= eosight-catalog.sqlite
 CMAKE_ARGS ?=
 
 .PHONY: all deps build build-asan test test-release test-asan run fuzz bench clean
@@ -36,9 +37,11 @@ test-asan: build-asan
 test: test-release test-asan
 
 run: build
-	@echo "Starting eosight serve with the default models of models/ (docs/analysis.md); Ctrl-C stops it."
-	@echo "Try: curl -X POST --data-binary @image.jpg 'http://127.0.0.1:8080/v1/classify?top_k=3'"
-	@./build/eosight serve --port $${PORT:-8080}
+	@echo "Starting eosight serve with the default models of models/ and the scene catalog $(CATALOG)"
+	@echo "(docs/analysis.md, docs/catalog.md, docs/web.md); Ctrl-C stops it."
+	@echo "Add scenes to the map:  ./build/eosight catalog add --db $(CATALOG) SCENE.tif ..."
+	@echo "API:  curl -X POST --data-binary @image.jpg 'http://127.0.0.1:$${PORT:-8080}/v1/classify?top_k=3'"
+	@./build/eosight serve --port $${PORT:-8080} --catalog $(CATALOG)
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
