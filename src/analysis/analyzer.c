@@ -420,9 +420,30 @@ static int expected_range(const eos_contract *c) {
     return 0;
 }
 
-static int cmp_double(const void *x, const void *y) {
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
+/* The k-th smallest of v[0 .. n) (0-based), reordering v: Hoare's selection with a
+ * median-of-three pivot, expected linear time (the check runs on every upload; a full sort of
+ * the sample was its slowest part). */
+static double select_kth(double *v, int64_t n, int64_t k) {
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return v[k];
+    }
+    return v[k];
 }
 
 /* 99th percentile of the valid values of a decimated read (all bands together). */
@@ -440,8 +461,7 @@ static eos_status sample_p99(eos_raster *r, int nb, double *p99, int64_t *n_vali
         for (int64_t i = 0; i < plane; i++)
             if (ok[i] && isfinite(v[b * plane + i])) v[n++] = v[b * plane + i];
     if (n > 0) {
-        qsort(v, (size_t)n, sizeof *v, cmp_double);
-        *p99 = v[(int64_t)floor(0.99 * (double)(n - 1))];
+        *p99 = select_kth(v, n, (int64_t)floor(0.99 * (double)(n - 1)));
     }
     *n_valid = n;
     eos_free(v);
