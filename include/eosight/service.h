@@ -2,25 +2,32 @@
  * eosight/service.h - the HTTP service behind `eosight serve`: a REST API over the analyses of
  * eosight/analysis.h, on libmicrohttpd, answering JSON (jansson).
  *
- * Routes (docs: issue 7):
- *   GET  /healthz              200 {"status":"ok"} while the server runs
- *   GET  /readyz               200 {"status":"ready","models":N} when at least one model is
- *                              loaded, else 503
- *   GET  /v1/models            {"models":[contract, ...]} (eos_contract_json of each model)
- *   GET  /v1/models/{name}     one contract; 404 for an unknown name
- *   POST /v1/classify, /v1/tag, /v1/clouds  ?model=NAME&top_k=K&tta=1|4|8, the image as the raw
- *                              body (any GDAL-readable format); answers eos_image_result_json.
- *                              Without model=, the first model (by name) of the route's task.
- * Errors are JSON {"error":{"code":"<name>","message":"..."}}: 400 bad parameters, 404 unknown
- * model or route, 405 wrong method, 413 body (checked while receiving: never more than
- * max_body_bytes is buffered) or pixel count over the limit, 415 undecodable image, 422 image
- * refused by the model contract (the reasons in the message), 503 queue full (Retry-After).
- * No endpoint fetches URLs; models are only those found at start-up.
+ * Routes (docs/service.md; GET /openapi.json is the OpenAPI 3.1 description, checked against
+ * the route table by tests/service/test_service_api.c):
+ *   GET  /healthz, /readyz, /metrics (Prometheus text), /openapi.json
+ *   GET  /v1/models, /v1/models/{name}           the model contracts
+ *   POST /v1/classify, /v1/tag, /v1/clouds, /v1/segment   the image as the raw body (any
+ *        GDAL-readable format) or the "image" part of a multipart/form-data form; options in
+ *        the query or the form (model, top_k, tta, window, overlap, outputs); segment answers
+ *        JSON (class areas, GeoJSON polygons, optionally the mask as a PNG data URL) or the
+ *        mask itself as PNG / GeoTIFF by the Accept header
+ *   POST /v1/{classify,tag,clouds,segment}-at    {"lat","lon"}: the catalog tile under the point,
+ *        the prediction recorded in the catalog
+ *   GET  /v1/scenes, /v1/scenes/{id}, /v1/scenes/{id}/predictions; POST /v1/scenes/{id}/segment
+ *   GET  /v1/tiles/{z}/{x}/{y}.png               XYZ map tiles of the catalog's rasters
+ *   GET  / and /map (and /assets/...)            the web app (docs/web.md)
+ * Errors are JSON {"error":{"code":"<name>","message":"..."}}: 400 bad parameters or form, 401
+ * missing/unknown API key, 404 unknown model, route, scene or no scene at a point, 405 wrong
+ * method (Allow), 413 body (checked while receiving: never more than max_body_bytes is
+ * buffered) or pixel count over the limit, 415 undecodable image, 422 image refused by the
+ * model contract (the reasons in the message), 429 over the rate limit and 503 queue full
+ * (both with Retry-After). No endpoint fetches URLs; models are only those found at start-up.
  *
  * Threads: one thread per connection (at most max_connections); at most n_workers analyses
- * run at once, each on an analyzer borrowed from its model's pool, and at most queue_len more
- * wait for one; beyond that a request is answered 503 at once. The eos_service functions
- * themselves are to be called from one thread.
+ * run at once and at most queue_len more wait for one; beyond that a request is answered 503 at
+ * once. Each analysis decodes its image on an analyzer borrowed from its model's pool; the
+ * model runs in the model's micro-batcher thread, several requests' images together. The
+ * eos_service functions themselves are to be called from one thread.
  */
 #ifndef EOSIGHT_SERVICE_H
 #define EOSIGHT_SERVICE_H
