@@ -45,45 +45,14 @@ double svc_now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-enum MHD_Result svc_send(svc_call *k, unsigned status, const char *content_type,
-                         const void *data, size_t len) {
+/* Queue an answer: the bytes (copied), Content-Type, Retry-After of 429/503, Allow of a 405,
+ * the CORS origin when configured; the status is kept for the metrics. */
+static enum MHD_Result respond(svc_call *k, unsigned status, const char *content_type,
+                               const void *data, size_t len, const char *allow) {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data,
                                                              MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", content_type);
-    if (status == 503 || status == 429) MHD_add_response_header(r, "Retry-After", "1");
-    if (k->s->p.cors_origin) {
-        MHD_add_response_header(r, "Access-Control-Allow-Origin", k->s->p.cors_origin);
-        MHD_add_response_header(r, "Vary", "Origin");
-    }
-    enum MHD_Result ret = MHD_queue_response(k->c, status, r);
-    MHD_destroy_response(r);
-    if (k->rq) k->rq->status = status;
-    return ret;
-}
-
-enum MHD_Result svc_send_text(svc_call *k, unsigned status, const char *json) {
-    return svc_send(k, status, "application/json", json, strlen(json));
-}
-
-enum MHD_Result svc_send_error(svc_call *k, unsigned status, const char *allow,
-                               const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_t *v = json_pack("{s:{s:s,s:s}}", "error", "code", svc_http_code(status), "message",
-                          msg);
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    if (!text) return svc_send_text(k, 500, "{\"error\":{\"code\":\"internal_error\","
-                                           "\"message\":\"out of memory\"}}");
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
-                                                             MHD_RESPMEM_MUST_COPY);
-    free(text);   /* jansson's allocation */
-    if (!r) return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/json");
     if (status == 503 || status == 429) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", k->retry_after > 0 ? k->retry_after : 1);
@@ -97,6 +66,34 @@ enum MHD_Result svc_send_error(svc_call *k, unsigned status, const char *allow,
     enum MHD_Result ret = MHD_queue_response(k->c, status, r);
     MHD_destroy_response(r);
     if (k->rq) k->rq->status = status;
+    return ret;
+}
+
+enum MHD_Result svc_send(svc_call *k, unsigned status, const char *content_type,
+                         const void *data, size_t len) {
+    return respond(k, status, content_type, data, len, NULL);
+}
+
+enum MHD_Result svc_send_text(svc_call *k, unsigned status, const char *json) {
+    return respond(k, status, "application/json", json, strlen(json), NULL);
+}
+
+enum MHD_Result svc_send_error(svc_call *k, unsigned status, const char *allow,
+                               const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *v = json_pack("{s:{s:s,s:s}}", "error", "code", svc_http_code(status), "message",
+                          msg);
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    static const char oom[] = "{\"error\":{\"code\":\"internal_error\",\"message\":"
+                              "\"out of memory\"}}";
+    enum MHD_Result ret = text ? respond(k, status, "application/json", text, strlen(text), allow)
+                               : respond(k, 500, "application/json", oom, strlen(oom), NULL);
+    free(text);   /* jansson's allocation */
     return ret;
 }
 

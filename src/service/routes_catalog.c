@@ -37,6 +37,16 @@ bool svc_scene_id(svc_call *k, int64_t *id, enum MHD_Result *ret) {
     return true;
 }
 
+/* limit= (1 .. EOS_CATALOG_MAX_LIMIT, default 100) and offset= (>= 0); answers 400 itself. */
+static bool paging(svc_call *k, long *limit, long *offset, enum MHD_Result *ret) {
+    if (svc_opt_int(k, "limit", 1, EOS_CATALOG_MAX_LIMIT, 100, limit) &&
+        svc_opt_int(k, "offset", 0, 1L << 40, 0, offset))
+        return true;
+    *ret = svc_send_error(k, 400, NULL, "limit must be in 1..%d and offset >= 0",
+                          EOS_CATALOG_MAX_LIMIT);
+    return false;
+}
+
 /* "a,b" or "a,b,c,d" of finite numbers into v; false otherwise. */
 static bool parse_numbers(const char *s, double *v, int n) {
     for (int i = 0; i < n; i++) {
@@ -93,12 +103,7 @@ static bool scenes_query(svc_call *k, eos_catalog_query *q, enum MHD_Result *ret
         q->where = EOS_CATALOG_ANYWHERE;
     }
     long limit, offset;
-    if (!svc_opt_int(k, "limit", 1, EOS_CATALOG_MAX_LIMIT, 100, &limit) ||
-        !svc_opt_int(k, "offset", 0, 1L << 40, 0, &offset)) {
-        *ret = svc_send_error(k, 400, NULL, "limit must be in 1..%d and offset >= 0",
-                              EOS_CATALOG_MAX_LIMIT);
-        return false;
-    }
+    if (!paging(k, &limit, &offset, ret)) return false;
     q->limit = limit;
     q->offset = offset;
     return parse_time_opt(k, "from", &q->has_from, &q->from_s, ret) &&
@@ -184,11 +189,7 @@ enum MHD_Result svc_route_scene_predictions(svc_call *k) {
     enum MHD_Result ret = MHD_NO;
     int64_t id;
     long limit, offset;
-    if (!svc_scene_id(k, &id, &ret)) return ret;
-    if (!svc_opt_int(k, "limit", 1, EOS_CATALOG_MAX_LIMIT, 100, &limit) ||
-        !svc_opt_int(k, "offset", 0, 1L << 40, 0, &offset))
-        return svc_send_error(k, 400, NULL, "limit must be in 1..%d and offset >= 0",
-                              EOS_CATALOG_MAX_LIMIT);
+    if (!svc_scene_id(k, &id, &ret) || !paging(k, &limit, &offset, &ret)) return ret;
     eos_catalog_prediction *p = NULL;
     size_t n = 0;
     eos_status st = eos_catalog_predictions(k->s->cat, id, offset, limit, &p, &n);

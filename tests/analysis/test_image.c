@@ -13,6 +13,7 @@
 #ifdef EOS_WITH_GDAL
 
 #include "analysis/fixture.h"
+#include "common/geo_oracle.h"
 #include "onnx/onnx_meta.h"
 
 static const char *const k_cloud_meta[] = {
@@ -85,18 +86,7 @@ static void test_image_whole(void) {
 
 /* Lon/lat of map point (x, y) of the scene's CRS, by OGR directly. */
 static void utm_to_lonlat(double x, double y, double *lon, double *lat) {
-    OGRSpatialReferenceH utm = OSRNewSpatialReference(NULL), wgs = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(utm, K_EPSG);
-    OSRImportFromEPSG(wgs, 4326);
-    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(utm, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(utm, wgs);
-    *lon = x;
-    *lat = y;
-    if (!ct || !OCTTransform(ct, 1, lon, lat, NULL)) *lon = *lat = NAN;
-    OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(utm);
-    OSRDestroySpatialReference(wgs);
+    oracle_lonlat(K_EPSG, x, y, lon, lat);
 }
 
 /* The GeoJSON grid: one feature per cell (col, row), its ring the cell's corners (upper-left,

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "catalog/catalog_internal.h"
+#include "common/geo_oracle.h"
 #include "common/test.h"
 #include "eosight/catalog.h"
 
@@ -291,18 +292,7 @@ static void test_geometry(void) {
 
 /* lon/lat of a UTM 32N point through OSR, independently of src/geo. */
 static void utm_to_lonlat(double x, double y, double *lon, double *lat) {
-    OGRSpatialReferenceH a = OSRNewSpatialReference(NULL), b = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(a, 32632);
-    OSRImportFromEPSG(b, 4326);
-    OSRSetAxisMappingStrategy(a, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(b, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(a, b);
-    *lon = x;
-    *lat = y;
-    if (!ct || !OCTTransform(ct, 1, lon, lat, NULL)) *lon = *lat = NAN;
-    OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(a);
-    OSRDestroySpatialReference(b);
+    oracle_lonlat(32632, x, y, lon, lat);
 }
 
 static void test_ingest_utm(void) {

@@ -5,6 +5,9 @@
 #include "common/test.h"
 
 #include <ftw.h>
+#include <stdio.h>
+
+#include "eosight/alloc.h"
 #include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
@@ -100,4 +103,23 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 void test_tmpdir_remove(const char *dir) {
     if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+char *test_read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    *n = 0;
+    if (!f) return NULL;
+    char *b = NULL;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = eos_malloc((size_t)len + 1)) != NULL) {
+        if (fread(b, 1, (size_t)len, f) == (size_t)len) {
+            b[len] = '\0';
+            *n = (size_t)len;
+        } else {
+            eos_free(b);
+            b = NULL;
+        }
+    }
+    fclose(f);
+    return b;
 }

@@ -35,6 +35,9 @@ int test_run_all(const test_case *cases, int n, int argc, char **argv);
  * such a test cannot run at all), and remove it with everything inside. */
 void test_tmpdir_create(char *buf, size_t size, const char *tag);
 void test_tmpdir_remove(const char *dir);
+/* The whole file at path, NUL-terminated (not counted in *n), from eos_malloc (free with
+ * eos_free); NULL when it cannot be read. */
+char *test_read_file(const char *path, size_t *n);
 
 #define TEST(fn) { #fn, fn }
 #define TEST_MAIN(...)                                                                    \

@@ -25,6 +25,7 @@
 #include <gdal.h>
 #include <ogr_srs_api.h>
 
+#include "common/geo_oracle.h"
 #include "common/test.h"
 #include "eosight/analysis.h"
 #include "eosight/raster.h"
@@ -187,19 +188,7 @@ static int count_opaque(const uint8_t *rgba) {
 
 /* lon/lat of a point of an EPSG CRS, with OSR (an independent transform). */
 static void to_lonlat(int epsg, double e, double n, double *lon, double *lat) {
-    OGRSpatialReferenceH a = OSRNewSpatialReference(NULL), b = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(a, epsg);
-    OSRImportFromEPSG(b, 4326);
-    OSRSetAxisMappingStrategy(a, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(b, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(a, b);
-    double x = e, y = n;
-    if (!ct || !OCTTransform(ct, 1, &x, &y, NULL)) x = y = NAN;
-    *lon = x;
-    *lat = y;
-    OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(a);
-    OSRDestroySpatialReference(b);
+    oracle_lonlat(epsg, e, n, lon, lat);
 }
 
 /* ------------------------------------------------------------------ fills */

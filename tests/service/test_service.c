@@ -48,21 +48,6 @@ typedef struct files {
     size_t n_grid;
 } files;
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = len > 0 ? eos_malloc((size_t)len) : NULL;
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        eos_free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = b ? (size_t)len : 0;
-    return b;
-}
 
 static char *make_image(fx *f, const char *name, int nb, int s, GDALDataType t, size_t *n) {
     float *px = eos_malloc((size_t)nb * s * s * sizeof *px);
@@ -73,7 +58,7 @@ static char *make_image(fx *f, const char *name, int nb, int s, GDALDataType t, 
     scene_opts o = { .type = t };
     bool ok = write_scene(fx_path(f, name, path), nb, s, s, px, &o);
     eos_free(px);
-    return ok ? slurp(path, n) : NULL;
+    return ok ? test_read_file(path, n) : NULL;
 }
 
 static bool setup(fx *f, files *fl) {

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "analysis/fixture.h"
+#include "common/geo_oracle.h"
 #include "eosight/catalog.h"
 #include "eosight/service.h"
 #include "service/http_client.h"
@@ -44,21 +45,6 @@ typedef struct env {
     size_t n_img;
 } env;
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = len > 0 ? eos_malloc((size_t)len) : NULL;
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        eos_free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = b ? (size_t)len : 0;
-    return b;
-}
 
 static bool setup(env *e, const char *tag) {
     memset(e, 0, sizeof *e);
@@ -68,7 +54,7 @@ static bool setup(env *e, const char *tag) {
     for (int b = 0; b < 3; b++)
         for (int i = 0; i < 64 * 64; i++) px[b * 64 * 64 + i] = (float)(b * 40 + 20 + i % 3);
     bool ok = write_scene(fx_path(&e->f, "img.tif", p), 3, 16, 16, px, NULL) &&
-              (e->img = slurp(p, &e->n_img)) != NULL;
+              (e->img = test_read_file(p, &e->n_img)) != NULL;
     scene_opts o = { .type = GDT_Byte };
     char scene[512];
     ok = ok && write_scene(fx_path(&e->f, "scene.tif", scene), 3, 64, 64, px, &o);
@@ -383,24 +369,8 @@ static void test_tiles(void) {
         int port = eos_service_port(s), x, y;
         /* the scene: 640 m square, upper-left (431230, 5001240) in UTM 33N: about 14.13 E,
          * 45.15 N. Its centre pixel (32, 32): */
-        double lon = 14.13, lat = 45.15;
-        {
-            OGRSpatialReferenceH utm = OSRNewSpatialReference(NULL),
-                                 wgs = OSRNewSpatialReference(NULL);
-            OSRImportFromEPSG(utm, K_EPSG);
-            OSRImportFromEPSG(wgs, 4326);
-            OSRSetAxisMappingStrategy(utm, OAMS_TRADITIONAL_GIS_ORDER);
-            OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-            OGRCoordinateTransformationH t = OCTNewCoordinateTransformation(utm, wgs);
-            double px = k_gt[0] + 32 * k_gt[1], py = k_gt[3] + 32 * k_gt[5];
-            if (t && OCTTransform(t, 1, &px, &py, NULL)) {
-                lon = px;
-                lat = py;
-            }
-            OCTDestroyCoordinateTransformation(t);
-            OSRDestroySpatialReference(utm);
-            OSRDestroySpatialReference(wgs);
-        }
+        double lon, lat;
+        oracle_lonlat(K_EPSG, k_gt[0] + 32 * k_gt[1], k_gt[3] + 32 * k_gt[5], &lon, &lat);
         char url[128];
         tile_of(lon, lat, 14, &x, &y);   /* ~1.7 km tiles: the scene lies in these 3 x 3 */
         double covered = 0;              /* pixels the scene covers */

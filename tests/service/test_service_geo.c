@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "analysis/fixture.h"
+#include "common/geo_oracle.h"
 #include "eosight/catalog.h"
 #include "eosight/service.h"
 #include "service/http_client.h"
@@ -71,16 +72,8 @@ static bool setup(env *e, const char *tag) {
     ok = ok && eos_catalog_open(e->f.ctx, e->cat, NULL, &cat) == EOS_OK &&
          eos_catalog_add(cat, e->scene, NULL, NULL) == EOS_OK;
     eos_catalog_close(cat);
-    FILE *fp = fopen(e->scene, "rb");
-    if (ok && fp) {
-        fseek(fp, 0, SEEK_END);
-        e->n_body = (size_t)ftell(fp);
-        fseek(fp, 0, SEEK_SET);
-        e->body = eos_malloc(e->n_body);
-        ok = e->body && fread(e->body, 1, e->n_body, fp) == e->n_body;
-    }
-    if (fp) fclose(fp);
-    return ok && fp;
+    e->body = ok ? test_read_file(e->scene, &e->n_body) : NULL;
+    return e->body != NULL;
 }
 
 static void teardown(env *e) {
@@ -124,21 +117,9 @@ static double class_field(json_t *res, const char *name, const char *field) {
     return NAN;
 }
 
-/* lon/lat of pixel centre (col, row) of the fixture's scene, with OSR directly. */
+/* lon/lat of pixel corner (col, row) of the fixture's scene, with OSR directly. */
 static void pixel_lonlat(double col, double row, double *lon, double *lat) {
-    OGRSpatialReferenceH utm = OSRNewSpatialReference(NULL), wgs = OSRNewSpatialReference(NULL);
-    OSRImportFromEPSG(utm, K_EPSG);
-    OSRImportFromEPSG(wgs, 4326);
-    OSRSetAxisMappingStrategy(utm, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformationH t = OCTNewCoordinateTransformation(utm, wgs);
-    double x = k_gt[0] + col * k_gt[1], y = k_gt[3] + row * k_gt[5];
-    if (!t || !OCTTransform(t, 1, &x, &y, NULL)) TEST_FAIL_("OSR transform failed");
-    *lon = x;
-    *lat = y;
-    OCTDestroyCoordinateTransformation(t);
-    OSRDestroySpatialReference(utm);
-    OSRDestroySpatialReference(wgs);
+    oracle_lonlat(K_EPSG, k_gt[0] + col * k_gt[1], k_gt[3] + row * k_gt[5], lon, lat);
 }
 
 /* ------------------------------------------------------------------ segment */
@@ -216,16 +197,7 @@ static void test_segment(void) {
         }
         if (dst) GDALClose(dst);
         size_t n_png = 0;
-        FILE *fpng = dst ? fopen(pngp, "rb") : NULL;
-        char *pbody = NULL;
-        if (fpng) {
-            fseek(fpng, 0, SEEK_END);
-            n_png = (size_t)ftell(fpng);
-            fseek(fpng, 0, SEEK_SET);
-            pbody = eos_malloc(n_png);
-            if (pbody && fread(pbody, 1, n_png, fpng) != n_png) n_png = 0;
-            fclose(fpng);
-        }
+        char *pbody = dst ? test_read_file(pngp, &n_png) : NULL;
         EXPECT_TRUE(pbody && n_png > 0);
         r = http(port, "POST", "/v1/segment?outputs=polygons,mask_png", pbody, n_png);
         EXPECT_EQ_INT(r.status, 200);
@@ -436,15 +408,7 @@ static void test_batching(void) {
         char p[512], name[32];
         snprintf(name, sizeof name, "img%d.tif", k);
         ok = write_scene(fx_path(&e.f, name, p), 3, 16, 16, px, NULL);
-        FILE *fp = ok ? fopen(p, "rb") : NULL;
-        if (fp) {
-            fseek(fp, 0, SEEK_END);
-            lens[k] = (size_t)ftell(fp);
-            fseek(fp, 0, SEEK_SET);
-            imgs[k] = eos_malloc(lens[k]);
-            ok = imgs[k] && fread(imgs[k], 1, lens[k], fp) == lens[k];
-            fclose(fp);
-        }
+        ok = ok && (imgs[k] = test_read_file(p, &lens[k])) != NULL;
     }
     eos_service *s = ok ? start(&e, false, 1, 1) : NULL;   /* batching off: the reference */
     for (int k = 0; s && k < 4; k++) {
