@@ -177,6 +177,12 @@ typedef struct eos_image_params {
     const char   *grid_tif;
     const char   *grid_geojson;
     bool          progress;       /* progress bar on stderr (terminals only) */
+    /* Decision thresholds instead of the contract's (tag: a label is given at a probability
+     * >= its threshold; cloud: the cloudy class's threshold makes an image cloudy): NULL the
+     * contract's; n_thresholds 1 sets every class's, n_classes one per class (other counts,
+     * or values outside [0, 1], are EOS_INVALID_ARG). */
+    const float  *thresholds;
+    int           n_thresholds;
     /* Who runs the model on each batch of windows: NULL runs it on the analyzer itself
      * (eos_analyze_batch); the service passes its micro-batcher, which runs windows of many
      * requests together. The runner gets n inputs as eos_analyze_batch does and must fill
@@ -188,6 +194,11 @@ typedef struct eos_image_params {
 } eos_image_params;
 
 eos_image_params eos_image_default_params(void);
+
+/* Parse thresholds given as text, "T" or "T1,T2,..." (numbers in [0, 1]), into out (at most
+ * max). Returns their count, or -1 for malformed text, a value outside [0, 1] or more than max
+ * values. For eos_image_params.thresholds from command lines and requests. Thread-safe. */
+int eos_parse_thresholds(const char *text, float *out, int max);
 
 typedef struct eos_image_result {
     eos_analysis_task task;
@@ -210,6 +221,8 @@ typedef struct eos_image_result {
     int64_t  n_cells_valid, n_cells_nodata, n_cells_skipped;
     double  *class_share;         /* classify/cloud: share of valid cells per class;
                                    * tag: share of valid cells carrying each label */
+    float   *thresholds;          /* n_classes: the thresholds in effect (params, else the
+                                   * contract's) */
     double   seconds;
 } eos_image_result;
 

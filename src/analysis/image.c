@@ -8,6 +8,7 @@
  * centres) to the input size. The part of a window outside the image is mirrored, and only
  * pixels inside the image and valid count toward the window's valid share.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,22 @@ eos_image_params eos_image_default_params(void) {
     return p;
 }
 
+int eos_parse_thresholds(const char *text, float *out, int max) {
+    int n = 0;
+    const char *p = text;
+    if (!text || !*text) return -1;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (errno || end == p || !(v >= 0 && v <= 1) || n == max) return -1;
+        out[n++] = (float)v;
+        if (*end == '\0') return n;
+        if (*end != ',') return -1;
+        p = end + 1;
+    }
+}
+
 void eos_image_result_free(eos_image_result *res) {
     if (!res) return;
     eos_free(res->probs);
@@ -53,6 +70,7 @@ void eos_image_result_free(eos_image_result *res) {
     eos_free(res->cell_probs);
     eos_free(res->cell_ood);
     eos_free(res->class_share);
+    eos_free(res->thresholds);
     memset(res, 0, sizeof *res);
 }
 
@@ -207,7 +225,8 @@ static eos_status grid_flush(grid_run *g, int n, eos_err *err) {
         g->out->cell_class[i] = (uint8_t)top;
         g->out->n_cells_valid++;
         if (c->task == EOS_ANALYSIS_TAG) {
-            for (int j = 0; j < C; j++) g->out->class_share[j] += pk[j] >= c->thresholds[j];
+            for (int j = 0; j < C; j++)
+                g->out->class_share[j] += pk[j] >= g->out->thresholds[j];
         } else {
             g->out->class_share[top] += 1;
         }
@@ -331,7 +350,7 @@ static eos_status cell_feature(grid_run *g, const eos_georef *geo, int64_t i, eo
         eos_strbuf_puts(b, ",\"labels\":[");
         int k = 0;
         for (int j = 0; j < c->n_classes; j++) {
-            if (p[j] < c->thresholds[j]) continue;
+            if (p[j] < g->out->thresholds[j]) continue;
             if (k++) eos_strbuf_puts(b, ",");
             eos_strbuf_json_str(b, c->class_names[j]);
         }
@@ -378,8 +397,16 @@ static eos_status write_grid_geojson(grid_run *g, eos_err *err) {
 
 /* ------------------------------------------------------------------ eos_analyze_image */
 
+/* The thresholds in effect: params' (one for all, or one per class), else the contract's. */
+static void fill_thresholds(const eos_contract *c, const eos_image_params *p, float *t) {
+    for (int j = 0; j < c->n_classes; j++)
+        t[j] = p && p->thresholds ? p->thresholds[p->n_thresholds == 1 ? 0 : j] : c->thresholds[j];
+}
+
 static eos_status result_alloc(eos_image_result *o, int C, int64_t cells, eos_err *err) {
     o->n_classes = C;
+    o->thresholds = eos_malloc((size_t)C * sizeof *o->thresholds);
+    if (!o->thresholds) return eos_err_set(err, EOS_NOMEM, "out of memory");
     o->probs = eos_calloc((size_t)C, sizeof *o->probs);
     o->class_share = eos_calloc((size_t)C, sizeof *o->class_share);
     o->cell_class = eos_malloc((size_t)cells);
@@ -402,7 +429,7 @@ static void result_finish(const eos_analyzer *a, eos_image_result *o) {
     }
     o->top = eos__argmax(o->probs, C, 1);
     o->cloudy = c->task == EOS_ANALYSIS_CLOUD && nv > 0 &&
-                o->probs[c->cloudy_class] >= c->thresholds[c->cloudy_class];
+                o->probs[c->cloudy_class] >= o->thresholds[c->cloudy_class];
     o->skipped = nv == 0 && o->n_cells_skipped > 0;
     o->ood_score = NAN;
     if (!o->grid) {
@@ -426,6 +453,10 @@ static eos_status check_image_params(const eos_image_params *p, eos_err *err) {
         return eos_err_set(err, EOS_INVALID_ARG, "window %d outside 0..16384", p->window_px);
     if (!(p->min_valid >= 0 && p->min_valid <= 1))
         return eos_err_set(err, EOS_INVALID_ARG, "min_valid must be in [0, 1]");
+    for (int j = 0; p->thresholds && j < p->n_thresholds; j++)
+        if (!(p->thresholds[j] >= 0 && p->thresholds[j] <= 1))
+            return eos_err_set(err, EOS_INVALID_ARG, "threshold %g is outside 0..1",
+                               (double)p->thresholds[j]);
     if (p->clouds && p->clouds->contract.task != EOS_ANALYSIS_CLOUD)
         return eos_err_set(err, EOS_INVALID_ARG, "the cloud screening model '%s' is a %s model, "
                            "not a cloud model", p->clouds->name,
@@ -458,6 +489,9 @@ static eos_status analyze_setup(grid_run *g, bool *grid, eos_err *err) {
         return eos_err_set(err, EOS_INVALID_ARG, "'%s' is a segmentation model: use segment",
                            a->name);
     EOS_TRY(check_image_params(g->p, err));
+    if (g->p->thresholds && g->p->n_thresholds != 1 && g->p->n_thresholds != c->n_classes)
+        return eos_err_set(err, EOS_INVALID_ARG, "%d thresholds given: give one, or one per "
+                           "class (%d)", g->p->n_thresholds, c->n_classes);
     eos_raster_info info;
     eos_raster_get_info(g->r, &info);
     if (info.n_selected != c->n_bands)
@@ -497,6 +531,7 @@ static eos_status analyze(grid_run *g, eos_err *err) {
         o->window_px = g->win;
     }
     EOS_TRY(result_alloc(o, c->n_classes, o->cells_x * o->cells_y, err));
+    fill_thresholds(c, g->p, o->thresholds);
     g->win_w = grid ? g->win : (int)g->W;
     g->win_h = grid ? g->win : (int)g->H;
     EOS_TRY(grid_cells(g, err));
@@ -557,6 +592,8 @@ eos_status eos_image_result_whole(const eos_analyzer *a, const eos_image_params 
     memset(out, 0, sizeof *out);
     const eos_contract *c = &a->contract;
     int C = c->n_classes;
+    if (params && params->thresholds && params->n_thresholds != 1 && params->n_thresholds != C)
+        return EOS_INVALID_ARG;
     double min_valid = params && params->min_valid > 0 ? params->min_valid : 0.5;
     out->task = c->task;
     out->cells_x = out->cells_y = 1;
@@ -564,6 +601,7 @@ eos_status eos_image_result_whole(const eos_analyzer *a, const eos_image_params 
         eos_image_result_free(out);
         return EOS_NOMEM;
     }
+    fill_thresholds(c, params, out->thresholds);
     if (valid_share < min_valid) {
         out->cell_class[0] = EOS_ANALYSIS_NODATA;
         out->n_cells_nodata = 1;
@@ -575,7 +613,7 @@ eos_status eos_image_result_whole(const eos_analyzer *a, const eos_image_params 
         out->cell_class[0] = (uint8_t)top;
         out->n_cells_valid = 1;
         if (c->task == EOS_ANALYSIS_TAG) {
-            for (int j = 0; j < C; j++) out->class_share[j] = probs[j] >= c->thresholds[j];
+            for (int j = 0; j < C; j++) out->class_share[j] = probs[j] >= out->thresholds[j];
         } else {
             out->class_share[top] = 1;
         }
@@ -612,7 +650,7 @@ eos_status eos_image_result_json(const eos_analyzer *a, const eos_image_result *
         eos_strbuf_json_str(&b, c->class_names[rk[j].c]);
         eos_strbuf_printf(&b, ",\"prob\":%.6f", rk[j].p);
         if (c->task == EOS_ANALYSIS_TAG)
-            eos_strbuf_printf(&b, ",\"threshold\":%.4g", c->thresholds[rk[j].c]);
+            eos_strbuf_printf(&b, ",\"threshold\":%.4g", res->thresholds[rk[j].c]);
         eos_strbuf_puts(&b, "}");
     }
     eos_strbuf_puts(&b, "]");
@@ -621,7 +659,7 @@ eos_status eos_image_result_json(const eos_analyzer *a, const eos_image_result *
         eos_strbuf_puts(&b, ",\"labels\":[");
         int n = 0;
         for (int j = 0; any && j < C; j++) {
-            if (res->probs[rk[j].c] < c->thresholds[rk[j].c]) continue;
+            if (res->probs[rk[j].c] < res->thresholds[rk[j].c]) continue;
             if (n++) eos_strbuf_puts(&b, ",");
             eos_strbuf_json_str(&b, c->class_names[rk[j].c]);
         }

@@ -37,6 +37,7 @@ typedef struct args {
     bool        json, quiet, force;
     int         top_k, threads;
     double      skip_cloudy;
+    float       thresholds[EOS_ANALYSIS_MAX_CLASSES];
     eos_image_params ip;
     eos_segment_params sp;
     const char *areas_path;
@@ -121,6 +122,8 @@ static int usage(cmd_kind k, FILE *f, int code) {
         "  --window PX         grid window in image pixels (default from the model)\n"
         "  --grid-tif FILE     write the grid's cell classes as a GeoTIFF (one pixel per cell)\n"
         "  --grid-geojson FILE write the grid cells as GeoJSON polygons with their classes\n"
+        "  --threshold T[,..]  tag / clouds: decision threshold(s) instead of the model's:\n"
+        "                      one for every class, or one per class\n"
         "  --skip-cloudy P     leave out cells the cloud model calls cloudy with probability\n"
         "                      >= P  (--cloud-model M, default clouds)\n"
         "  --batch B           windows per run (default 32)\n"
@@ -182,6 +185,13 @@ static int value_opt(args *a, const char *o, const char *v) {
     } else if (!strcmp(o, "--batch")) {
         if (!(rc = int_opt(c, o, v, 1, seg ? 256 : 4096, &n))) a->ip.batch = a->sp.batch = n;
     } else if (!seg && !strcmp(o, "--top-k")) rc = int_opt(c, o, v, 0, 1000, &a->top_k);
+    else if (!seg && a->cmd != CMD_CLASSIFY && !strcmp(o, "--threshold")) {
+        a->ip.n_thresholds = eos_parse_thresholds(v, a->thresholds, EOS_ANALYSIS_MAX_CLASSES);
+        a->ip.thresholds = a->thresholds;
+        if (a->ip.n_thresholds < 1)
+            rc = cli_error(2, "%s: --threshold takes T or T1,T2,... (one per class), each in "
+                           "0..1, not '%s'", c, v);
+    }
     else if (!seg && !strcmp(o, "--window")) rc = int_opt(c, o, v, 8, 16384, &a->ip.window_px);
     else if (!seg && !strcmp(o, "--grid-tif")) a->ip.grid_tif = v;
     else if (!seg && !strcmp(o, "--grid-geojson")) a->ip.grid_geojson = v;
@@ -328,14 +338,14 @@ static void print_image(const args *a, const eos_analyzer *an, const char *path,
     if (c->task == EOS_ANALYSIS_TAG) k = C;
     for (int i = 0; i < k; i++) {
         int j = order[i];
-        if (c->task == EOS_ANALYSIS_TAG && res->probs[j] < c->thresholds[j] && a->top_k > 0 &&
+        if (c->task == EOS_ANALYSIS_TAG && res->probs[j] < res->thresholds[j] && a->top_k > 0 &&
             i >= a->top_k)
             continue;
         printf("  %-24.24s %6.3f  ", c->class_names[j], res->probs[j]);
         print_bar(res->probs[j]);
         if (c->task == EOS_ANALYSIS_TAG)
-            printf("  %s (threshold %.2f)", res->probs[j] >= c->thresholds[j] ? "TAG" : "   ",
-                   c->thresholds[j]);
+            printf("  %s (threshold %.2f)", res->probs[j] >= res->thresholds[j] ? "TAG" : "   ",
+                   res->thresholds[j]);
         if (res->grid && c->task != EOS_ANALYSIS_TAG)
             printf("  %5.1f %% of cells", 100.0 * res->class_share[j]);
         putchar('\n');
@@ -348,7 +358,7 @@ static void print_image(const args *a, const eos_analyzer *an, const char *path,
     else if (c->task == EOS_ANALYSIS_CLOUD)
         printf("  => %s (cloudy probability %.3f; threshold %.2f)\n",
                res->cloudy ? "CLOUDY" : "clear", res->probs[c->cloudy_class],
-               c->thresholds[c->cloudy_class]);
+               res->thresholds[c->cloudy_class]);
     if (isfinite(res->ood_score)) printf("  out-of-distribution score %.3f\n", res->ood_score);
 }
 

@@ -115,6 +115,8 @@ static void count_image(svc_call *k, const svc_model *m) {
 /* Options of every analysis. */
 typedef struct an_opts {
     long top_k, tta, window, overlap;
+    float thresholds[EOS_ANALYSIS_MAX_CLASSES];
+    int   n_thresholds;   /* 0: the contract's */
     bool polygons, mask_png;
     enum { OUT_JSON, OUT_PNG, OUT_TIFF } out;
 } an_opts;
@@ -138,6 +140,17 @@ static bool parse_opts(svc_call *k, eos_analysis_task task, an_opts *o, enum MHD
     if (!svc_opt_int(k, "overlap", -1, 4094, -1, &o->overlap) ||
         (o->overlap > 0 && o->overlap % 2)) {
         *ret = svc_send_error(k, 400, NULL, "overlap must be an even number of pixels");
+        return false;
+    }
+    const char *th = svc_opt(k, "threshold");
+    if (th && (task == EOS_ANALYSIS_CLASSIFY || task == EOS_ANALYSIS_SEGMENT)) {
+        *ret = svc_send_error(k, 400, NULL, "threshold applies to tag and clouds only");
+        return false;
+    }
+    if (th && (o->n_thresholds = eos_parse_thresholds(th, o->thresholds,
+                                                      EOS_ANALYSIS_MAX_CLASSES)) < 1) {
+        *ret = svc_send_error(k, 400, NULL, "threshold must be T or T1,T2,... (one per class), "
+                              "each in 0..1");
         return false;
     }
     const char *outputs = svc_opt(k, "outputs");
@@ -194,8 +207,18 @@ static bool image_json(svc_call *k, svc_model *m, svc_slot **slotp, eos_raster *
     const eos_contract *c = eos_analyzer_contract(a);
     eos_image_params p = eos_image_default_params();
     p.tta = (int)o->tta;
+    if (o->n_thresholds) {
+        p.thresholds = o->thresholds;
+        p.n_thresholds = o->n_thresholds;
+    }
     p.run = svc_batcher_run;
     p.run_ctx = &m->batcher;
+    if (o->n_thresholds > 1 && o->n_thresholds != c->n_classes) {
+        svc_batcher_preparing(&m->batcher, -1);
+        *ret = svc_send_error(k, 400, NULL, "%d thresholds given: give one, or one per class "
+                              "(%d)", o->n_thresholds, c->n_classes);
+        return false;
+    }
     size_t per = (size_t)c->n_bands * (size_t)c->in_h * (size_t)c->in_w;
     float *x = eos_malloc((per ? per : 1) * sizeof *x);
     float *probs = eos_malloc((size_t)c->n_classes * sizeof *probs);

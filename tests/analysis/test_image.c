@@ -148,6 +148,98 @@ static void expect_grid_geojson(const char *path, int nx, int ny, int win,
  * inside the scene (25 % valid: nodata); columns [0, 48) class a (bands 5, 1), [48, 84) class
  * b (1, 4); cell (4, 2) all nodata; cell (0, 0) a quarter nodata (still a: the model sees
  * zeros there, band means 3.75, 0.75). */
+/* The two halves the service's micro-batcher uses: eos_analyze_prepare reads the input,
+ * eos_analyze_batch runs several images at once, eos_image_result_whole makes the result:
+ * the same probabilities, class and JSON as eos_analyze_image image by image. A grid image is
+ * not prepared (whole == false). */
+static void test_prepare_whole(void) {
+    fx f;
+    ASSERT_TRUE(fx_open(&f, "prepare"));
+    char model[512], img[512];
+    eos_analyzer *a = NULL;
+    if (!gap_model(fx_path(&f, "gap3.onnx", model), 3, k_gap3_meta) ||
+        !(a = open_an(f.ctx, model))) {
+        TEST_FAIL_("fixtures");
+        eos_analyzer_free(a);
+        fx_close(&f);
+        return;
+    }
+    float px[3 * 20 * 20], x[3][3 * 16 * 16], probs[3 * 3], ood[3];
+    double share[3];
+    char *want[3] = { NULL, NULL, NULL };
+    eos_image_params p = eos_image_default_params();
+    for (int k = 0; k < 3; k++) {   /* 16, 18 and 20 px images: all whole (< 1.5 windows) */
+        int s = 16 + 2 * k;
+        test_fill_uniform(px, 3 * s * s, 0.0f, 3.0f, 70 + k);
+        char name[32];
+        snprintf(name, sizeof name, "p%d.tif", k);
+        eos_raster *r = NULL;
+        eos_image_result res;
+        bool whole = false;
+        if (!write_scene(fx_path(&f, name, img), 3, s, s, px, NULL) ||
+            !(r = open_img(a, f.ctx, img))) {
+            TEST_FAIL_("image %d", k);
+            continue;
+        }
+        EXPECT_OK(eos_analyze_prepare(a, r, &p, x[k], &share[k], &whole));
+        EXPECT_TRUE(whole);
+        EXPECT_NEAR(share[k], 1.0, 0);
+        if (analyze(a, r, &p, &res)) {
+            EXPECT_OK(eos_image_result_json(a, &res, 0, &want[k]));
+            eos_image_result_free(&res);
+        }
+        eos_raster_close(r);
+    }
+    EXPECT_OK(eos_analyze_batch(a, &x[0][0], 3, 1, probs, ood));
+    for (int k = 0; k < 3; k++) {
+        eos_image_result res;
+        char *got = NULL;
+        EXPECT_OK(eos_image_result_whole(a, &p, probs + 3 * k, ood[k], share[k], &res));
+        EXPECT_OK(eos_image_result_json(a, &res, 0, &got));
+        char *t1 = want[k] ? strstr(want[k], ",\"seconds\"") : NULL;   /* timing differs */
+        char *t2 = got ? strstr(got, ",\"seconds\"") : NULL;
+        if (t1) *t1 = '\0';
+        if (t2) *t2 = '\0';
+        if (!want[k] || !got || strcmp(want[k], got) != 0)
+            TEST_FAIL_("image %d: batched %s, alone %s", k, got ? got : "-",
+                       want[k] ? want[k] : "-");
+        eos_free(got);
+        eos_free(want[k]);
+        eos_image_result_free(&res);
+    }
+    /* below min_valid: nodata, no class */
+    eos_image_result res;
+    EXPECT_OK(eos_image_result_whole(a, &p, probs, ood[0], 0.2, &res));
+    EXPECT_EQ_INT(res.n_cells_valid, 0);
+    EXPECT_EQ_INT(res.cell_class[0], EOS_ANALYSIS_NODATA);
+    eos_image_result_free(&res);
+    /* a grid image is left to eos_analyze_image */
+    float big[3 * 64 * 16];
+    test_fill_uniform(big, 3 * 64 * 16, 0.0f, 3.0f, 77);
+    eos_raster *r = NULL;
+    bool whole = true;
+    double sh = -1;
+    if (write_scene(fx_path(&f, "grid.tif", img), 3, 64, 16, big, NULL) &&
+        (r = open_img(a, f.ctx, img))) {
+        EXPECT_OK(eos_analyze_prepare(a, r, &p, x[0], &sh, &whole));
+        EXPECT_TRUE(!whole);
+    }
+    eos_raster_close(r);
+    /* the threshold parser */
+    float t[4];
+    EXPECT_EQ_INT(eos_parse_thresholds("0.3", t, 4), 1);
+    EXPECT_NEAR(t[0], 0.3, 1e-7);
+    EXPECT_EQ_INT(eos_parse_thresholds("0,1,0.25", t, 4), 3);
+    EXPECT_NEAR(t[2], 0.25, 1e-7);
+    EXPECT_EQ_INT(eos_parse_thresholds("1.5", t, 4), -1);
+    EXPECT_EQ_INT(eos_parse_thresholds("0.1,", t, 4), -1);
+    EXPECT_EQ_INT(eos_parse_thresholds("", t, 4), -1);
+    EXPECT_EQ_INT(eos_parse_thresholds("a", t, 4), -1);
+    EXPECT_EQ_INT(eos_parse_thresholds("0.1,0.2,0.3,0.4,0.5", t, 4), -1);
+    eos_analyzer_free(a);
+    fx_close(&f);
+}
+
 static void test_image_grid(void) {
     enum { W = 84, H = 48, NX = 6, NY = 3 };
     static const uint8_t want_cls[NY * NX] = {
@@ -306,6 +398,35 @@ static void test_tag(void) {
             eos_free(js);
             eos_image_result_free(&res);
         }
+        /* thresholds given by the caller: 0.5 for both (l0 only), one per class */
+        float t1[1] = { 0.5f }, t2[2] = { 0.9f, 0.3f }, t3[3] = { 0.1f, 0.1f, 0.1f };
+        p.thresholds = t1;
+        p.n_thresholds = 1;
+        if (analyze(a1, r, &p, &res)) {
+            EXPECT_NEAR(res.thresholds[1], 0.5, 1e-7);
+            EXPECT_OK(eos_image_result_json(a1, &res, 0, &js));
+            EXPECT_TRUE(js && strstr(js, "\"labels\":[\"l0\"]"));
+            eos_free(js);
+            js = NULL;
+            eos_image_result_free(&res);
+        }
+        p.thresholds = t2;
+        p.n_thresholds = 2;
+        if (analyze(a1, r, &p, &res)) {
+            EXPECT_OK(eos_image_result_json(a1, &res, 0, &js));
+            EXPECT_TRUE(js && strstr(js, "\"labels\":[\"l1\"]"));
+            eos_free(js);
+            js = NULL;
+            eos_image_result_free(&res);
+        }
+        p.thresholds = t3;   /* 3 for 2 classes */
+        p.n_thresholds = 3;
+        EXPECT_STATUS(eos_analyze_image(a1, r, &p, &res), EOS_INVALID_ARG);
+        t3[0] = 1.5f;        /* out of range */
+        p.n_thresholds = 1;
+        EXPECT_STATUS(eos_analyze_image(a1, r, &p, &res), EOS_INVALID_ARG);
+        p.thresholds = NULL;
+        p.n_thresholds = 0;
         p.grid = EOS_GRID_ALWAYS;   /* 3 cells of 16 px: each carries l1 and not l0 */
         if (analyze(a1, r, &p, &res)) {
             EXPECT_EQ_INT(res.cells_x * res.cells_y, 3);
@@ -780,7 +901,7 @@ static void test_meta_edit(void) {
     eos_ctx_free(ctx);
 }
 
-TEST_MAIN(TEST(test_image_whole), TEST(test_image_grid), TEST(test_tag), TEST(test_clouds),
+TEST_MAIN(TEST(test_image_whole), TEST(test_prepare_whole), TEST(test_image_grid), TEST(test_tag), TEST(test_clouds),
           TEST(test_contract_check), TEST(test_contract_refused), TEST(test_meta_edit))
 
 #else

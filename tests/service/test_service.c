@@ -134,6 +134,21 @@ static void test_routes(void) {
         expect(http(port, "POST", "/v1/tag", fl.img, fl.n_img), 200, "\"task\":\"tag\"", "tag");
         expect(http(port, "POST", "/v1/clouds?model=clouds", fl.img, fl.n_img), 200,
                "\"cloudy\":", "clouds");
+        /* thresholds of the request instead of the contract's */
+        expect(http(port, "POST", "/v1/tag?threshold=0", fl.img, fl.n_img), 200,
+               "\"labels\":[\"l2\",\"l1\",\"l0\"]", "tag, threshold 0: every label");
+        expect(http(port, "POST", "/v1/tag?threshold=1", fl.img, fl.n_img), 200,
+               "\"labels\":[]", "tag, threshold 1: none");
+        expect(http(port, "POST", "/v1/tag?threshold=1,1,0", fl.img, fl.n_img), 200,
+               "\"labels\":[\"l2\"]", "tag, per-class thresholds");
+        expect(http(port, "POST", "/v1/clouds?threshold=0", fl.img, fl.n_img), 200,
+               "\"cloudy\":true", "clouds, threshold 0");
+        expect(http(port, "POST", "/v1/tag?threshold=0.5,0.5", fl.img, fl.n_img), 400,
+               "one per class (3)", "2 thresholds for 3 labels");
+        expect(http(port, "POST", "/v1/tag?threshold=2", fl.img, fl.n_img), 400, "0..1",
+               "threshold 2");
+        expect(http(port, "POST", "/v1/classify?threshold=0.5", fl.img, fl.n_img), 400,
+               "tag and clouds only", "threshold on classify");
         eos_service_stop(s);
         EXPECT_EQ_INT(http(port, "GET", "/healthz", NULL, 0).status, -1);   /* closed */
     }
