@@ -106,6 +106,13 @@ typedef struct eos_analyzer_params {
  * for malformed metadata values, with the message in eos_ctx_errmsg(ctx). */
 eos_status eos_analyzer_open(eos_ctx *ctx, const char *model_path,
                              const eos_analyzer_params *params, eos_analyzer **out /* OUT */);
+/* Another analyzer of src's model, sharing its loaded weights (no second load from disk,
+ * no second copy in memory) with its own session and scratch, so that several threads can
+ * analyse with the same model at once (one analyzer each). src must outlive it: free the
+ * shared analyzers first. Errors as eos_analyzer_open. */
+eos_status eos_analyzer_open_shared(eos_ctx *ctx, const eos_analyzer *src,
+                                    const eos_analyzer_params *params,
+                                    eos_analyzer **out /* OUT */);
 void eos_analyzer_free(eos_analyzer *a);
 
 const eos_contract *eos_analyzer_contract(const eos_analyzer *a);

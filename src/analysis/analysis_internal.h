@@ -14,6 +14,7 @@ struct eos_ood;
 struct eos_analyzer {
     eos_ctx      *ctx;
     eos_model    *model;
+    bool          owns_model;     /* false for eos_analyzer_open_shared */
     eos_contract  contract;
     char          name[128];
     int           n_threads;

@@ -261,28 +261,14 @@ static void set_name(eos_analyzer *a, const char *path) {
     if (n > 5 && !strcmp(a->name + n - 5, ".onnx")) a->name[n - 5] = '\0';
 }
 
-eos_status eos_analyzer_open(eos_ctx *ctx, const char *model_path,
-                             const eos_analyzer_params *params, eos_analyzer **out) {
-    eos__ctx_clear(ctx);
+/* Read the contract and set up the runner of an analyzer whose model is loaded; frees a on
+ * failure. */
+static eos_status open_finish(eos_analyzer *a, eos_ctx *ctx, const char *model_path,
+                              eos_analyzer **out) {
     eos_err err;
     eos_err_clear(&err);
-    if (!out || !model_path) {
-        eos_err_set(&err, EOS_INVALID_ARG, "eos_analyzer_open: NULL argument");
-        return eos__ctx_fail(ctx, &err);
-    }
-    *out = NULL;
-    eos_analyzer *a = eos_calloc(1, sizeof *a);
-    if (!a) return EOS_NOMEM;
-    a->ctx = ctx;
-    a->n_threads = params ? params->n_threads : 0;
-    set_name(a, model_path);
-    eos_status st = eos_model_load(ctx, model_path, &a->model);
-    if (st != EOS_OK) {
-        eos_free(a);
-        return st;   /* the loader's message is in ctx */
-    }
     a->run.feat_output = -1;
-    st = contract_read(a, ctx, &err);
+    eos_status st = contract_read(a, ctx, &err);
     if (st == EOS_OK) {
         a->run.n_classes = a->contract.n_classes;
         st = eos__runner_init(&a->run, a->model, a->n_threads, &err);
@@ -294,6 +280,46 @@ eos_status eos_analyzer_open(eos_ctx *ctx, const char *model_path,
     }
     *out = a;
     return EOS_OK;
+}
+
+eos_status eos_analyzer_open(eos_ctx *ctx, const char *model_path,
+                             const eos_analyzer_params *params, eos_analyzer **out) {
+    eos__ctx_clear(ctx);
+    if (!out || !model_path) {
+        eos_err err = { EOS_INVALID_ARG, "eos_analyzer_open: NULL argument" };
+        return eos__ctx_fail(ctx, &err);
+    }
+    *out = NULL;
+    eos_analyzer *a = eos_calloc(1, sizeof *a);
+    if (!a) return EOS_NOMEM;
+    a->ctx = ctx;
+    a->n_threads = params ? params->n_threads : 0;
+    a->owns_model = true;
+    set_name(a, model_path);
+    eos_status st = eos_model_load(ctx, model_path, &a->model);
+    if (st != EOS_OK) {
+        eos_free(a);
+        return st;   /* the loader's message is in ctx */
+    }
+    return open_finish(a, ctx, model_path, out);
+}
+
+eos_status eos_analyzer_open_shared(eos_ctx *ctx, const eos_analyzer *src,
+                                    const eos_analyzer_params *params, eos_analyzer **out) {
+    eos__ctx_clear(ctx);
+    if (!out || !src) {
+        eos_err err = { EOS_INVALID_ARG, "eos_analyzer_open_shared: NULL argument" };
+        return eos__ctx_fail(ctx, &err);
+    }
+    *out = NULL;
+    eos_analyzer *a = eos_calloc(1, sizeof *a);
+    if (!a) return EOS_NOMEM;
+    a->ctx = ctx;
+    a->n_threads = params ? params->n_threads : 0;
+    a->model = src->model;   /* read-only after loading: shareable between threads */
+    a->owns_model = false;
+    snprintf(a->name, sizeof a->name, "%s", src->name);
+    return open_finish(a, ctx, src->name, out);
 }
 
 void eos_analyzer_free(eos_analyzer *a) {
@@ -309,7 +335,7 @@ void eos_analyzer_free(eos_analyzer *a) {
     eos_free(a->buf);
     eos_free(a->buf2);
     eos_free(a->valid);
-    eos_model_free(a->model);
+    if (a->owns_model) eos_model_free(a->model);
     eos_free(a);
 }
 

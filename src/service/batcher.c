@@ -65,7 +65,7 @@ static void run_batch(svc_batcher *b, svc_job *jobs, int n) {
             snprintf(msg, sizeof msg, "cannot create a context");
         } else {
             eos_analyzer_params ap = { b->threads };
-            st = eos_analyzer_open(b->ctx, m->path, &ap, &b->a);
+            st = eos_analyzer_open_shared(b->ctx, m->slots[0].a, &ap, &b->a);
             if (st != EOS_OK) snprintf(msg, sizeof msg, "cannot open model '%s': %s", m->name,
                                        eos_ctx_errmsg(b->ctx));
         }

@@ -3,7 +3,8 @@
  * model search path) that open as eosight models, each with a small pool of analyzers.
  * Analyzers are not thread-safe (they own an inference session), so a request borrows one for
  * its whole analysis and gives it back; the first analyzer of each model is opened at load
- * (to read its contract), the others when concurrent requests need them.
+ * (to read its contract), the others when concurrent requests need them, sharing the first
+ * one's loaded model (eos_analyzer_open_shared), as the model's batcher does.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -13,15 +14,17 @@
 #include "eosight/alloc.h"
 #include "service/service_internal.h"
 
-static eos_status slot_open(svc_slot *slot, const char *path, int threads, char *msg,
-                            size_t size) {
+/* Open a slot's analyzer: from the file, or sharing the loaded model of src (not NULL). */
+static eos_status slot_open(svc_slot *slot, const char *path, const eos_analyzer *src,
+                            int threads, char *msg, size_t size) {
     eos_status st = eos_ctx_create(NULL, &slot->ctx);
     if (st != EOS_OK) {
         snprintf(msg, size, "cannot create a context");
         return st;
     }
     eos_analyzer_params p = { threads };
-    st = eos_analyzer_open(slot->ctx, path, &p, &slot->a);
+    st = src ? eos_analyzer_open_shared(slot->ctx, src, &p, &slot->a)
+             : eos_analyzer_open(slot->ctx, path, &p, &slot->a);
     if (st != EOS_OK) {
         snprintf(msg, size, "%s", eos_ctx_errmsg(slot->ctx));
         eos_ctx_free(slot->ctx);
@@ -73,7 +76,7 @@ static eos_status add_model(svc_registry *reg, int *cap, const char *dir, const 
         eos_free(m->path);
         return EOS_NOMEM;
     }
-    if (slot_open(&m->slots[0], path, threads, msg, sizeof msg) != EOS_OK ||
+    if (slot_open(&m->slots[0], path, NULL, threads, msg, sizeof msg) != EOS_OK ||
         eos_contract_json(m->slots[0].a, &m->contract_json) != EOS_OK) {
         slot_close(&m->slots[0]);
         eos_free(m->slots);
@@ -89,7 +92,7 @@ static eos_status add_model(svc_registry *reg, int *cap, const char *dir, const 
     m->threads = m->task == EOS_ANALYSIS_SEGMENT ? threads : 1;
     if (m->threads != threads) {   /* reopen the first one with its thread count */
         slot_close(&m->slots[0]);
-        if (slot_open(&m->slots[0], path, m->threads, msg, sizeof msg) != EOS_OK) {
+        if (slot_open(&m->slots[0], path, NULL, m->threads, msg, sizeof msg) != EOS_OK) {
             eos_free(m->contract_json);
             eos_free(m->slots);
             eos_free(m->path);
@@ -138,7 +141,9 @@ eos_status svc_registry_load(svc_registry *reg, const char *dir, int pool_size,
 void svc_registry_free(svc_registry *reg) {
     for (int i = 0; i < reg->n; i++) {
         svc_model *m = &reg->models[i];
-        for (int k = 0; k < m->n_slots; k++) slot_close(&m->slots[k]);
+        for (int k = m->n_slots - 1; k >= 0; k--) slot_close(&m->slots[k]);   /* 0 last: the
+                                                                                 * others share
+                                                                                 * its model */
         eos_free(m->slots);
         eos_free(m->path);
         eos_free(m->contract_json);
@@ -178,8 +183,8 @@ svc_slot *svc_model_borrow(svc_model *m, char *msg, size_t size) {
         }
         if (closed) {
             /* opened under the lock: rare (once per slot) and keeps the pool simple */
-            svc_slot *s = slot_open(closed, m->path, m->threads, msg, size) == EOS_OK ? closed
-                                                                                    : NULL;
+            svc_slot *s = slot_open(closed, m->path, m->slots[0].a, m->threads, msg, size) ==
+                                  EOS_OK ? closed : NULL;
             if (s) s->busy = true;
             pthread_mutex_unlock(&m->mu);
             return s;

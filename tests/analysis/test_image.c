@@ -149,7 +149,8 @@ static void expect_grid_geojson(const char *path, int nx, int ny, int win,
  * b (1, 4); cell (4, 2) all nodata; cell (0, 0) a quarter nodata (still a: the model sees
  * zeros there, band means 3.75, 0.75). */
 /* The two halves the service's micro-batcher uses: eos_analyze_prepare reads the input,
- * eos_analyze_batch runs several images at once, eos_image_result_whole makes the result:
+ * eos_analyze_batch runs several images at once (here on an analyzer sharing the model,
+ * eos_analyzer_open_shared), eos_image_result_whole makes the result:
  * the same probabilities, class and JSON as eos_analyze_image image by image. A grid image is
  * not prepared (whole == false). */
 static void test_prepare_whole(void) {
@@ -190,7 +191,14 @@ static void test_prepare_whole(void) {
         }
         eos_raster_close(r);
     }
-    EXPECT_OK(eos_analyze_batch(a, &x[0][0], 3, 1, probs, ood));
+    /* the batch runs on a second analyzer sharing a's loaded model */
+    eos_analyzer *b = NULL;
+    eos_analyzer_params bp = { 1 };
+    EXPECT_OK(eos_analyzer_open_shared(f.ctx, a, &bp, &b));
+    EXPECT_TRUE(b && eos_analyzer_model(b) == eos_analyzer_model(a));
+    EXPECT_TRUE(b && !strcmp(eos_analyzer_name(b), "gap3"));
+    if (b) EXPECT_OK(eos_analyze_batch(b, &x[0][0], 3, 1, probs, ood));
+    eos_analyzer_free(b);   /* before a, whose model it shares */
     for (int k = 0; k < 3; k++) {
         eos_image_result res;
         char *got = NULL;
