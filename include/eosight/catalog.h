@@ -183,6 +183,8 @@ typedef struct eos_catalog_query {
                                    antimeridian; lons in [-180, 180], south <= north */
     bool    has_from, has_to;   /* time range, inclusive at both ends; a scene without a time */
     int64_t from_s, to_s;       /* is left out when either bound is set */
+    bool    newest_first;       /* the reverse order: scenes without a time first, then the
+                                   latest acquisition first (ties: highest id first) */
     int64_t offset;             /* results to skip (paging), >= 0 */
     int64_t limit;              /* at most this many results, 1 .. EOS_CATALOG_MAX_LIMIT */
 } eos_catalog_query;
@@ -191,7 +193,8 @@ typedef struct eos_catalog_query {
 eos_catalog_query eos_catalog_point_query(double lon_deg, double lat_deg);
 eos_catalog_query eos_catalog_bbox_query(double west, double south, double east, double north);
 
-/* The scenes that satisfy q, sorted by acquisition time (scenes without one last), then id.
+/* The scenes that satisfy q, sorted by acquisition time (scenes without one last), then id (the
+ * reverse with q->newest_first).
  * Point queries test the point against each footprint polygon exactly (a point on an edge
  * counts as inside); box queries keep footprints whose polygon intersects the box. The index
  * narrows candidates first, so queries do not read every scene. *scenes / *n as for

@@ -457,21 +457,28 @@ static bool keep_bbox(const eos_catalog_scene *s, const eos_catalog_query *q) {
     "SELECT id FROM scene_rtree WHERE min_lon <= ?2 + (" shift ") AND max_lon >= ?1 + ("     \
     shift ") AND min_lat <= ?4 AND max_lat >= ?3"
 
-static const char k_find_spatial[] =
-    "SELECT " SCENE_COLS " FROM scenes s WHERE s.id IN (" RTREE_HIT("-360.0") " UNION "
-    RTREE_HIT("0.0") " UNION " RTREE_HIT("360.0") ") AND (?5 IS NULL OR s.acq_time >= ?5) "
-    "AND (?6 IS NULL OR s.acq_time <= ?6) ORDER BY s.acq_time IS NULL, s.acq_time, s.id";
+#define FIND_SPATIAL                                                                           \
+    "SELECT " SCENE_COLS " FROM scenes s WHERE s.id IN (" RTREE_HIT("-360.0") " UNION "       \
+    RTREE_HIT("0.0") " UNION " RTREE_HIT("360.0") ") AND (?5 IS NULL OR s.acq_time >= ?5) "   \
+    "AND (?6 IS NULL OR s.acq_time <= ?6) "
+#define FIND_ANYWHERE                                                                          \
+    "SELECT " SCENE_COLS " FROM scenes s WHERE (?5 IS NULL OR s.acq_time >= ?5) "             \
+    "AND (?6 IS NULL OR s.acq_time <= ?6) "
+#define ORDER_OLDEST "ORDER BY s.acq_time IS NULL, s.acq_time, s.id"
+#define ORDER_NEWEST "ORDER BY s.acq_time IS NULL DESC, s.acq_time DESC, s.id DESC"
 
-static const char k_find_anywhere[] =
-    "SELECT " SCENE_COLS " FROM scenes s WHERE (?5 IS NULL OR s.acq_time >= ?5) "
-    "AND (?6 IS NULL OR s.acq_time <= ?6) ORDER BY s.acq_time IS NULL, s.acq_time, s.id";
+/* [spatial][newest_first] */
+static const char *const k_find[2][2] = {
+    { FIND_ANYWHERE ORDER_OLDEST, FIND_ANYWHERE ORDER_NEWEST },
+    { FIND_SPATIAL ORDER_OLDEST, FIND_SPATIAL ORDER_NEWEST },
+};
 
 static eos_status sq_find(void *be, const eos_catalog_query *q, eos__scene_list *out,
                           eos_err *err) {
     sq *s = be;
     sqlite3_stmt *st;
     bool spatial = q->where != EOS_CATALOG_ANYWHERE;
-    EOS_TRY(prep(s, spatial ? k_find_spatial : k_find_anywhere, &st, err));
+    EOS_TRY(prep(s, k_find[spatial][q->newest_first], &st, err));
     double lo = q->lon_deg, hi = q->lon_deg, south = q->lat_deg, north = q->lat_deg;
     if (q->where == EOS_CATALOG_BBOX) {
         eos__lon_range(q->bbox, &lo, &hi);

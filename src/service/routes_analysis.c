@@ -409,23 +409,19 @@ enum MHD_Result svc_route_analyze(svc_call *k) {
 
 /* ------------------------------------------------------------------ POST /v1/{task}-at */
 
-/* The newest scene covering (lon, lat): the latest acquisition time, else the latest added. */
+/* The newest scene covering (lon, lat): the latest acquisition time, else the latest added
+ * (the first of a newest-first query, past the scenes without a time). */
 static bool scene_at(eos_catalog *cat, double lon, double lat, eos_catalog_scene *out,
                      eos_status *st) {
     eos_catalog_query q = eos_catalog_point_query(lon, lat);
     q.limit = EOS_CATALOG_MAX_LIMIT;
+    q.newest_first = true;
     eos_catalog_scene *s = NULL;
     size_t n = 0;
     if ((*st = eos_catalog_find(cat, &q, &s, &n)) != EOS_OK || n == 0) return false;
     size_t best = 0;
-    for (size_t i = 1; i < n; i++) {
-        bool bt = s[best].has_time, it = s[i].has_time;
-        if ((it && !bt) || (it == bt && (it ? s[i].time_s > s[best].time_s ||
-                                                  (s[i].time_s == s[best].time_s &&
-                                                   s[i].id > s[best].id)
-                                            : s[i].id > s[best].id)))
-            best = i;
-    }
+    while (best + 1 < n && !s[best].has_time) best++;   /* untimed scenes come first */
+    if (!s[best].has_time) best = 0;                    /* none has a time: the latest added */
     *out = s[best];
     memset(&s[best], 0, sizeof s[best]);
     eos_catalog_scenes_free(s, n);

@@ -251,12 +251,13 @@ enum MHD_Result svc_route_tile(svc_call *k) {
                                   "/v1/scenes/%ld/segment makes one)", scene, scene);
         }
         paths[n_paths++] = seg ? mask : one.path;
-    } else {       /* every scene meeting the tile, oldest first so the newest is on top */
+    } else {       /* the newest scenes meeting the tile, drawn oldest first (newest on top) */
         eos_catalog_query q = eos_catalog_bbox_query(ll[0], ll[1], ll[2], ll[3]);
         q.limit = SVC_TILE_MAX_RASTERS;
+        q.newest_first = true;
         st = eos_catalog_find(k->s->cat, &q, &sc, &n);
         if (st != EOS_OK) return svc_send_error(k, 500, NULL, "catalog query failed");
-        for (size_t i = 0; i < n; i++) paths[n_paths++] = sc[i].path;
+        for (size_t i = n; i-- > 0;) paths[n_paths++] = sc[i].path;
     }
     uint8_t *png = NULL;
     size_t len = 0;

@@ -475,6 +475,14 @@ static void test_queries(void) {
     expect_find(cat, &q, "5", "box across the antimeridian");
     q = eos_catalog_bbox_query(-180, -90, 180, 90);
     expect_find(cat, &q, "2,1,5,3,4", "everything, by time then id, untimed last");
+    q.newest_first = true;
+    expect_find(cat, &q, "4,3,5,1,2", "everything, newest first, untimed first");
+    q.limit = 2;
+    expect_find(cat, &q, "4,3", "newest first, limit 2: the newest two");
+    q = eos_catalog_point_query(10.7, 45.7);
+    q.newest_first = true;
+    expect_find(cat, &q, "4,1", "point, newest first");
+    q = eos_catalog_bbox_query(-180, -90, 180, 90);
     q.has_from = q.has_to = true;
     q.from_s = T_2020_05_18;
     q.to_s = T_2020_05_18_S2;

@@ -357,6 +357,29 @@ static void test_scenes(void) {
                "\"count\":1", "predictions limit 1");
         expect(http(port, "POST", "/v1/scenes/9/segment", NULL, 0), 404, "no scene 9",
                "segment scene 9");
+
+        /* newer and older scenes over the same ground: -at takes the newest acquisition */
+        char newer[512], older[512];
+        float *px = eos_malloc(3 * W * H * sizeof *px);
+        for (int i = 0; px && i < 3 * W * H; i++) px[i] = (float)(i % 5);
+        eos_catalog *cat = NULL;
+        bool ok = px &&
+            write_scene(fx_path(&e.f, "S2B_20210601T100000_newer.tif", newer), 3, W, H, px,
+                        NULL) &&
+            write_scene(fx_path(&e.f, "S2B_20190601T100000_older.tif", older), 3, W, H, px,
+                        NULL) &&
+            eos_catalog_open(e.f.ctx, e.cat, NULL, &cat) == EOS_OK &&   /* a second handle */
+            eos_catalog_add(cat, newer, NULL, NULL) == EOS_OK &&
+            eos_catalog_add(cat, older, NULL, NULL) == EOS_OK;
+        eos_catalog_close(cat);
+        eos_free(px);
+        EXPECT_TRUE(ok);
+        snprintf(body, sizeof body, "{\"lat\":%.9f,\"lon\":%.9f}", lat, lon);
+        r = http(port, "POST", "/v1/classify-at", body, strlen(body));
+        v = body_json(&r);
+        EXPECT_EQ_INT((int)json_integer_value(json_object_get(json_object_get(v, "scene"), "id")),
+                      2);
+        json_decref(v);
     }
     eos_service_free(s);
     teardown(&e);
