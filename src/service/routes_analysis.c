@@ -169,13 +169,16 @@ static bool parse_opts(svc_call *k, eos_analysis_task task, an_opts *o, enum MHD
     return true;
 }
 
-/* Answer "the image was refused" for a failed check, or NULL-equivalent false when it passed. */
-static bool check_image(svc_call *k, svc_slot *slot, eos_raster *r, enum MHD_Result *ret) {
+/* Check an opened image: the pixel limit (uploads only: catalog scenes are local files, and
+ * segmentation memory is bounded by one strip of windows whatever the size) and the model's
+ * contract. true when it passed; otherwise the answer (413/415/422) is sent. */
+static bool check_image(svc_call *k, svc_slot *slot, eos_raster *r, bool upload,
+                        enum MHD_Result *ret) {
     eos_raster_info info;
     eos_raster_get_info(r, &info);
     eos_check chk;
     eos_status st;
-    if (info.width_px * info.height_px > k->s->p.max_pixels) {
+    if (upload && info.width_px * info.height_px > k->s->p.max_pixels) {
         *ret = svc_send_error(k, 413, NULL, "image of %lld x %lld pixels is over the limit of "
                               "%lld pixels", (long long)info.width_px, (long long)info.height_px,
                               (long long)k->s->p.max_pixels);
@@ -389,7 +392,7 @@ enum MHD_Result svc_route_analyze(svc_call *k) {
         if (gdal) *gdal = '\0';
         ret = svc_send_error(k, st == EOS_NOMEM ? 500 : 415, NULL, "cannot decode the image: %s",
                              msg);
-    } else if (check_image(k, slot, r, &ret)) {
+    } else if (check_image(k, slot, r, true, &ret)) {
         if (batched) {
             char *js = NULL;
             bool ok = image_json(k, m, &slot, &r, &o, &js, &ret);
@@ -512,7 +515,7 @@ static enum MHD_Result run_at(svc_call *k, svc_model *m, svc_slot **slotp,
         eos_analyzer_open_raster((*slotp)->a, (*slotp)->ctx, vrt, &r) != EOS_OK) {
         ret = svc_send_error(k, 500, NULL, "cannot read the tile of scene %lld",
                              (long long)sc->id);
-    } else if (check_image(k, *slotp, r, &ret)) {
+    } else if (check_image(k, *slotp, r, false, &ret)) {
         if (m->task == EOS_ANALYSIS_SEGMENT) {
             an_opts so = *o;
             so.out = OUT_JSON;
@@ -609,7 +612,7 @@ enum MHD_Result svc_route_scene_segment(svc_call *k) {
     } else if (eos_analyzer_open_raster(slot->a, slot->ctx, sc.path, &r) != EOS_OK) {
         ret = svc_send_error(k, 500, NULL, "scene %lld cannot be read: %s", (long long)id,
                              eos_ctx_errmsg(slot->ctx));
-    } else if (check_image(k, slot, r, &ret)) {
+    } else if (check_image(k, slot, r, false, &ret)) {
         o.mask_png = false;
         ret = segment(k, slot, r, &o, tmp, &result);
         if (result) count_image(k, m);
