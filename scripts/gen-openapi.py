@@ -84,6 +84,7 @@ op("/v1/tiles/{z}/{x}/{y}.png", "get", "A 256x256 XYZ (Web Mercator) map tile dr
                P("x", "Column", {"type": "integer", "minimum": 0}, "path", True),
                P("y", "Row (0 at the north)", {"type": "integer", "minimum": 0}, "path", True),
                P("scene", "Only this scene.", {"type": "integer", "minimum": 1}),
+               P("api_key", "The API key, for servers started with --api-key-file (map tiles are fetched as images, which cannot send headers; no other route takes it in the query).", {"type": "string"}),
                P("layer", "image (default) or segmentation (the scene's last POST /v1/scenes/{id}/segment mask; needs scene).", {"type": "string", "enum": ["image", "segmentation"]})],
    responses={"200": {"description": "PNG tile", "content": {"image/png": {"schema": {"type": "string", "contentEncoding": "binary"}}}}, **errs(400, 401, 404, 429, 503)})
 doc = {

@@ -13,14 +13,50 @@ export class ApiError extends Error {
   }
 }
 
+// The API key of a server started with --api-key-file, kept in this browser's localStorage
+// (asked for on the first 401); '' when none.
+const KEY_ITEM = 'eosight-api-key';
+export function apiKey() {
+  try {
+    return localStorage.getItem(KEY_ITEM) || '';
+  } catch {
+    return '';
+  }
+}
+
+// A query suffix carrying the API key for URLs the browser fetches itself (map tile images
+// cannot send headers): '' without a key, else `${sep}api_key=...`.
+export function keyQuery(sep = '?') {
+  const k = apiKey();
+  return k ? `${sep}api_key=${encodeURIComponent(k)}` : '';
+}
+
+function withKey(options) {
+  const k = apiKey();
+  if (!k) return options;
+  return { ...options, headers: { ...(options.headers || {}), 'X-API-Key': k } };
+}
+
 // fetch() a route and parse its JSON answer; non-2xx answers throw ApiError with the server's
-// own message (or the status line when the body is not our JSON error).
-export async function api(path, options = {}) {
+// own message (or the status line when the body is not our JSON error). A 401 asks for the
+// API key once, keeps it, and tries again.
+export async function api(path, options = {}, retried = false) {
   let res;
   try {
-    res = await fetch(path, options);
+    res = await fetch(path, withKey(options));
   } catch (e) {
     throw new ApiError(0, 'network', `the server did not answer (${e.message})`);
+  }
+  if (res.status === 401 && !retried && typeof window.prompt === 'function') {
+    const k = window.prompt('This server needs an API key (ask its operator):', '');
+    if (k) {
+      try {
+        localStorage.setItem(KEY_ITEM, k.trim());
+      } catch {
+        /* private mode: the key lasts this call only */
+      }
+      return api(path, options, true);
+    }
   }
   const text = await res.text();
   let body = null;

@@ -4,7 +4,7 @@
 // that POSTs {lat, lon} to /v1/{classify,tag,clouds}-at and shows the answer in a popup with
 // the analysed tile drawn as a rectangle, and per scene a button that segments it
 // (POST /v1/scenes/{id}/segment) and lays its class mask over the map as a tile overlay.
-import { api, postJSON, el, pct, classBars, oodWarning } from './common.js';
+import { api, postJSON, el, pct, classBars, oodWarning, keyQuery } from './common.js';
 
 const L = window.L;
 const AT_TASKS = {
@@ -15,7 +15,7 @@ const AT_TASKS = {
 const TILE_OPTS = { maxZoom: 22, maxNativeZoom: 22, minZoom: 0 };
 
 const map = L.map('map', { worldCopyJump: true });
-L.tileLayer('/v1/tiles/{z}/{x}/{y}.png', {
+const baseLayer = L.tileLayer(`/v1/tiles/{z}/{x}/{y}.png${keyQuery('?')}`, {
   ...TILE_OPTS,
   attribution: 'imagery: the eosight scene catalog',
 }).addTo(map);
@@ -124,7 +124,7 @@ async function segmentScene(id, status, opacity, legend, button) {
       { method: 'POST', headers: { Accept: 'application/json' } });
     overlays.get(id)?.remove();
     const layer = L.tileLayer(
-      `/v1/tiles/{z}/{x}/{y}.png?scene=${encodeURIComponent(id)}&layer=segmentation&v=${Date.now()}`,
+      `/v1/tiles/{z}/{x}/{y}.png?scene=${encodeURIComponent(id)}&layer=segmentation&v=${Date.now()}${keyQuery('&')}`,
       { ...TILE_OPTS, opacity: opacity.value / 100 }).addTo(map);
     overlays.set(id, layer);
     opacity.parentElement.classList.remove('d-none');
@@ -177,6 +177,7 @@ async function loadScenes() {
     map.setView([20, 0], 2);
     return;
   }
+  baseLayer.setUrl(`/v1/tiles/{z}/{x}/{y}.png${keyQuery('?')}`);   // a key asked for just now
   const features = Array.isArray(fc.features) ? fc.features : [];
   const footprints = L.geoJSON(null, {
     style: { color: '#d63384', weight: 2, fill: false },

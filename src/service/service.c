@@ -177,9 +177,14 @@ static bool access_ok(svc_call *k, enum MHD_Result *ret) {
     char addr[INET6_ADDRSTRLEN + 1];
     client_addr(k->c, addr, sizeof addr);
     svc_access_result res;
+    const char *x_key = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "X-API-Key");
+    /* map tiles are fetched by the browser as images, which cannot send headers: they may
+     * carry the key as ?api_key= */
+    if (!x_key && k->route && k->route->fn == svc_route_tile)
+        x_key = MHD_lookup_connection_value(k->c, MHD_GET_ARGUMENT_KIND, "api_key");
     svc_access_verdict v = svc_access_check(
         k->s->access, MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Authorization"),
-        MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "X-API-Key"), addr, &res);
+        x_key, addr, &res);
     if (v == SVC_ACCESS_ALLOW) return true;
     k->retry_after = v == SVC_ACCESS_LIMITED ? res.retry_after_header : 0;
     *ret = svc_send_error(k, v == SVC_ACCESS_LIMITED ? 429 : 401, NULL, "%s", res.message);

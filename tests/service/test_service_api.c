@@ -248,6 +248,12 @@ static void test_access(void) {
         expect(r, 429, "\"too_many_requests\"", "alice over the limit");
         expect(http_h(port, "GET", "/v1/models", bravo, NULL, 0), 200, NULL,
                "bob has his own bucket");
+        /* map tiles may carry the key in the query (images cannot send headers); nothing else */
+        expect(http(port, "GET", "/v1/tiles/0/0/0.png?api_key=key-bravo-0123456789", NULL, 0),
+               200, NULL, "tile with ?api_key");
+        expect(http(port, "GET", "/v1/tiles/0/0/0.png", NULL, 0), 401, NULL, "tile without key");
+        expect(http(port, "GET", "/v1/models?api_key=key-bravo-0123456789", NULL, 0), 401, NULL,
+               "?api_key only for tiles");
         /* no CORS headers by default */
         r = http_h(port, "GET", "/v1/models", bravo, NULL, 0);
         EXPECT_TRUE(strstr(r.head, "Access-Control-Allow-Origin") == NULL);
