@@ -32,6 +32,7 @@
 #ifndef EOSIGHT_SERVICE_H
 #define EOSIGHT_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,9 @@ typedef struct eos_service_params {
     double      rate_per_s;
     double      rate_burst;
     const char *cors_origin;
+    /* One line per answered request on stderr: time (UTC), client address, method, path,
+     * status, milliseconds, bytes received. */
+    bool        access_log;
 } eos_service_params;
 
 eos_service_params eos_service_default_params(void);

@@ -21,7 +21,7 @@ static int serve_usage(FILE *f, int code) {
         "                     [--workers N] [--queue N] [--max-body-mb N] [--max-mpx N]\n"
         "                     [--batch N] [--batch-wait-us N] [--threads N]\n"
         "                     [--api-key-file FILE] [--rate-limit R] [--rate-burst B]\n"
-        "                     [--cors ORIGIN]\n\n"
+        "                     [--cors ORIGIN] [--no-access-log]\n\n"
         "Serve the models of the search path (./models, $EOSIGHT_MODELS, the install prefix)\n"
         "or of DIR over HTTP: the REST API (GET /openapi.json describes it), the web app (/ and\n"
         "/map) and the scene catalog. Runs until SIGINT/SIGTERM, then finishes the requests in\n"
@@ -43,7 +43,8 @@ static int serve_usage(FILE *f, int code) {
         "  --api-key-file F    require an API key (one per line) on /v1 and /metrics\n"
         "  --rate-limit R      requests per second per key (or per address), 429 beyond\n"
         "  --rate-burst B      burst of the rate limit (default 2 x R)\n"
-        "  --cors ORIGIN       answer Access-Control-Allow-Origin: ORIGIN (default: no CORS)\n");
+        "  --cors ORIGIN       answer Access-Control-Allow-Origin: ORIGIN (default: no CORS)\n"
+        "  --no-access-log     no line per request on stderr\n");
     return code;
 }
 
@@ -89,6 +90,10 @@ static int parse_args(int argc, char **argv, eos_service_params *p) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return serve_usage(stdout, -1);
+        if (!strcmp(a, "--no-access-log")) {
+            p->access_log = false;
+            continue;
+        }
         bool known = false;
         for (int j = 0; k_opts[j]; j++) known = known || !strcmp(a, k_opts[j]);
         if (!known) return cli_error(2, "serve: unknown option '%s' (--help)", a);
@@ -111,6 +116,7 @@ static int parse_args(int argc, char **argv, eos_service_params *p) {
 int cli_serve(int argc, char **argv) {
     eos_service_params p = eos_service_default_params();
     p.port = 8080;
+    p.access_log = true;
     int rc = parse_args(argc, argv, &p);
     if (rc) return rc < 0 ? 0 : rc;
     /* Block the stop signals before the server's threads start, so they inherit the mask and

@@ -315,6 +315,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!rq) return MHD_NO;
         rq->route = -1;
         rq->t0 = svc_now();
+        snprintf(rq->method, sizeof rq->method, "%s", method);
+        snprintf(rq->path, sizeof rq->path, "%s", url);
         *con_cls = rq;
         pthread_mutex_lock(&s->mu);
         s->in_flight++;
@@ -338,10 +340,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               s->p.max_body_bytes);
     rq->image = rq->body;
     rq->image_len = rq->len;
-    snprintf(rq->method, sizeof rq->method, "%s", method);
     enum MHD_Result ret;
     if (!read_form(&k, &ret)) return ret;
     return dispatch(&k, url, method);
+}
+
+/* The access log line of a finished request (one fprintf: lines do not interleave). */
+static void access_line(struct MHD_Connection *c, const svc_req *rq, double dt) {
+    char addr[INET6_ADDRSTRLEN + 1], when[32], path[sizeof rq->path];
+    client_addr(c, addr, sizeof addr);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    size_t n = 0;   /* control bytes of the path shown as '?' */
+    for (const char *p = rq->path; *p && n + 1 < sizeof path; p++)
+        path[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    path[n] = '\0';
+    fprintf(stderr, "%s %s %s %s %u %.1fms %zuB\n", when, addr[0] ? addr : "-", rq->method,
+            path, rq->status, 1e3 * dt, rq->too_big ? (size_t)0 : rq->len);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -351,8 +368,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     eos_service *s = cls;
     svc_req *rq = *con_cls;
     if (!rq) return;
-    if (rq->status)
-        svc_metrics_request(s->metrics, rq->route, rq->method, rq->status, svc_now() - rq->t0);
+    double dt = svc_now() - rq->t0;
+    if (rq->status) svc_metrics_request(s->metrics, rq->route, rq->method, rq->status, dt);
+    if (s->p.access_log) access_line(c, rq, dt);
     svc_metrics_gauge_add(s->metrics, SVC_GAUGE_IN_FLIGHT, -1);
     eos_free(rq->body);
     eos_free(rq);

@@ -149,6 +149,7 @@ typedef struct svc_req {
     int         route;          /* index into the route table, -1 none */
     unsigned    status;         /* status answered (for metrics) */
     char        method[16];
+    char        path[160];      /* for the access log (cut) */
     char        caps[4][256];   /* path captures of the route pattern */
     /* multipart/form-data bodies: the image part and the text fields (http.c) */
     const char *image;          /* the image bytes: the body, or the form's "image" part */

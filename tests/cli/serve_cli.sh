@@ -50,4 +50,5 @@ check "empty catalog: no scenes" grep -q '"features":\[\]' "$tmp/s"
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 check "SIGTERM exits 0" [ $rc -eq 0 ]
 check "says it drains" grep -q "SIGTERM received" "$tmp/out"
+check "access log line" grep -qE "^[0-9T:-]+Z 127.0.0.1 GET /healthz 200 [0-9.]+ms" "$tmp/out"
 summary
