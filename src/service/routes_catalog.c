@@ -238,7 +238,7 @@ enum MHD_Result svc_route_tile(svc_call *k) {
     eos_status st;
     char mask[4200];
     const char *paths[SVC_TILE_MAX_RASTERS];
-    int n_paths = 0;
+    int n_paths = 0, n_missing = 0;
     if (scene) {   /* one scene: its image, or its kept segmentation */
         st = eos_catalog_get(k->s->cat, scene, &one);
         if (st == EOS_NOT_FOUND)
@@ -257,13 +257,19 @@ enum MHD_Result svc_route_tile(svc_call *k) {
         q.newest_first = true;
         st = eos_catalog_find(k->s->cat, &q, &sc, &n);
         if (st != EOS_OK) return svc_send_error(k, 500, NULL, "catalog query failed");
-        for (size_t i = n; i-- > 0;) paths[n_paths++] = sc[i].path;
+        for (size_t i = n; i-- > 0;) {   /* a scene whose file went away is left out */
+            if (access(sc[i].path, R_OK) == 0) paths[n_paths++] = sc[i].path;
+            else n_missing++;
+        }
     }
     uint8_t *png = NULL;
     size_t len = 0;
     char msg[512] = "";
     st = svc_tile_render(k->s->tiler, paths, n_paths, seg ? SVC_TILE_CLASSES : SVC_TILE_IMAGE,
                          (int)z, (int)x, (int)y, &png, &len, msg, sizeof msg);
+    if (n_missing)   /* the operator sees it in the log; the map shows the other scenes */
+        fprintf(stderr, "eosight serve: tile %ld/%ld/%ld: %d catalog scene%s no longer "
+                "readable, left out\n", z, x, y, n_missing, n_missing == 1 ? " is" : "s are");
     enum MHD_Result ret = st == EOS_OK ? svc_send(k, 200, "image/png", png, len)
                                        : svc_send_error(k, 500, NULL, "tile %ld/%ld/%ld: %s", z,
                                                         x, y, msg);

@@ -417,6 +417,16 @@ static void test_tiles(void) {
         EXPECT_NEAR(mask_px, side * side, 0.05 * side * side);
         snprintf(url, sizeof url, "/v1/tiles/14/%d/%d.png?scene=7", x, y);
         expect(http(port, "GET", url, NULL, 0), 404, "no scene 7", "scene 7");
+        /* a catalog file that went away is left out of the map (and said on stderr) */
+        char scene[512], moved[512];
+        fx_path(&e.f, "scene.tif", scene);
+        fx_path(&e.f, "moved.tif", moved);
+        EXPECT_TRUE(rename(scene, moved) == 0);
+        snprintf(url, sizeof url, "/v1/tiles/14/%d/%d.png", x, y);
+        r = http(port, "GET", url, NULL, 0);
+        EXPECT_EQ_INT(r.status, 200);
+        EXPECT_NEAR(alpha_sum(&r), 0, 0);
+        resp_free(&r);
     }
     eos_service_free(s);
     teardown(&e);
