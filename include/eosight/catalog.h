@@ -102,8 +102,9 @@ void eos_catalog_close(eos_catalog *cat);
 const char *eos_catalog_backend(const eos_catalog *cat);
 
 /* Copy the detail of the last failed call on cat into buf (at most size bytes, NUL-terminated;
- * "" when nothing failed) and return buf. Safe from any thread; when threads share the handle
- * the text is that of the most recent failure by any of them. */
+ * "" when nothing failed) and return buf. Safe from any thread. When threads share the handle,
+ * a thread that has failed on it gets its own last failure; one that never failed on it gets
+ * the most recent failure of any thread. */
 const char *eos_catalog_errmsg(eos_catalog *cat, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ scenes */

@@ -38,10 +38,22 @@ static int64_t now_ms(void) {
 
 static void lock(eos_catalog *c) { pthread_mutex_lock(&c->mu); }
 
+/* The calling thread's last failure and the handle it was on: eos_catalog_errmsg answers a
+ * thread its own failure when threads share a handle. The handle pointer only identifies it
+ * (a freed handle's address reused by a new one could show a stale text: a new handle's
+ * first failure overwrites it). */
+static _Thread_local struct {
+    const eos_catalog *cat;
+    char               msg[EOS_ERR_MSG_MAX];
+} t_last;
+
 /* Record a failure (mutex held) and release the mutex; returns st. */
 static eos_status unlock_with(eos_catalog *c, eos_status st, const eos_err *err) {
-    if (st != EOS_OK)
+    if (st != EOS_OK) {
         snprintf(c->errmsg, sizeof c->errmsg, "%s", err->msg[0] ? err->msg : eos_status_str(st));
+        t_last.cat = c;
+        snprintf(t_last.msg, sizeof t_last.msg, "%s", c->errmsg);
+    }
     pthread_mutex_unlock(&c->mu);
     return st;
 }
@@ -156,6 +168,10 @@ const char *eos_catalog_errmsg(eos_catalog *cat, char *buf, size_t size) {
     if (!buf || !size) return buf;
     buf[0] = '\0';
     if (!cat) return buf;
+    if (t_last.cat == cat) {   /* this thread failed on this handle: its own text */
+        snprintf(buf, size, "%s", t_last.msg);
+        return buf;
+    }
     lock(cat);
     snprintf(buf, size, "%s", cat->errmsg);
     pthread_mutex_unlock(&cat->mu);

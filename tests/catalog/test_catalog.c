@@ -793,6 +793,45 @@ static void *thread_main(void *p) {
     return NULL;
 }
 
+/* Two threads fail on one handle, both before either reads its message: each reads its own. */
+typedef struct err_thread {
+    eos_catalog       *cat;
+    int64_t            id;
+    pthread_barrier_t *bar;
+    char               msg[256];
+} err_thread;
+
+static void *err_thread_run(void *arg) {
+    err_thread *t = arg;
+    eos_catalog_scene sc;
+    eos_catalog_get(t->cat, t->id, &sc);   /* EOS_NOT_FOUND: "no scene <id>" */
+    pthread_barrier_wait(t->bar);          /* both have failed */
+    eos_catalog_errmsg(t->cat, t->msg, sizeof t->msg);
+    return NULL;
+}
+
+static void test_errmsg_per_thread(void) {
+    char dir[256];
+    test_tmpdir_create(dir, sizeof dir, "cat_errmsg");
+    eos_catalog *cat = open_cat(dir);
+    if (cat) {
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, 2);
+        err_thread t[2] = { { cat, 111, &bar, "" }, { cat, 222, &bar, "" } };
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, err_thread_run, &t[i]);
+        for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&bar);
+        EXPECT_TRUE(strstr(t[0].msg, "no scene 111") != NULL);
+        EXPECT_TRUE(strstr(t[1].msg, "no scene 222") != NULL);
+        char buf[256];   /* this thread never failed: the latest failure of any thread */
+        eos_catalog_errmsg(cat, buf, sizeof buf);
+        EXPECT_TRUE(strstr(buf, "no scene 111") || strstr(buf, "no scene 222"));
+        eos_catalog_close(cat);
+    }
+    test_tmpdir_remove(dir);
+}
+
 static void test_threads_share_handle(void) {
     char dir[256], p[600];
     test_tmpdir_create(dir, sizeof dir, "cat_threads");
@@ -907,7 +946,7 @@ static void test_crash_during_ingest(void) {
     test_tmpdir_remove(dir);
 }
 
-TEST_MAIN(TEST(test_parse_time), TEST(test_time_from_name), TEST(test_sha256),
+TEST_MAIN(TEST(test_parse_time), TEST(test_errmsg_per_thread), TEST(test_time_from_name), TEST(test_sha256),
           TEST(test_geometry), TEST(test_ingest_utm), TEST(test_ingest_4326_name_time),
           TEST(test_queries), TEST(test_duplicates), TEST(test_predictions),
           TEST(test_schema_once), TEST(test_malformed_inputs), TEST(test_threads_share_handle),
