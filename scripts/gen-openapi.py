@@ -76,9 +76,15 @@ op("/v1/scenes/{id}/predictions", "get", "The predictions recorded for a scene, 
    parameters=[id_p, P("limit", "At most this many.", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}),
                P("offset", "Skipped (paging).", {"type": "integer", "minimum": 0, "default": 0})],
    responses={"200": {"description": "predictions", "content": {"application/json": {"schema": {"type": "object", "properties": {"count": {"type": "integer"}, "predictions": {"type": "array", "items": {"type": "object"}}}}}}}, **errs(400, 401, 404, 429)})
-op("/v1/scenes/{id}/segment", "post", "Segment a whole catalog scene; the mask is kept and drawn by the map tiles (layer=segmentation).", opid="segmentScene", tags=["catalog", "analysis"],
-   parameters=[id_p, model_p, tta_p, window_p, overlap_p, outputs_p],
-   responses={"200": {"description": "class areas", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SegmentResult"}}}}, **errs(400, 401, 404, 413, 422, 429, 503)})
+op("/v1/scenes/{id}/segment", "post", "Segment a whole catalog scene; the mask is kept and drawn by the map tiles (layer=segmentation). With async=1 the answer is 202 with a background job (GET /v1/jobs/{id}: progress, then this route's answer).", opid="segmentScene", tags=["catalog", "analysis"],
+   parameters=[id_p, model_p, tta_p, window_p, overlap_p, outputs_p,
+               P("async", "1: answer 202 at once with a job and segment in the background.", {"type": "integer", "enum": [0, 1], "default": 0})],
+   responses={"200": {"description": "class areas", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SegmentResult"}}}},
+              "202": {"description": "the background job (async=1)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+              **errs(400, 401, 404, 413, 422, 429, 503)})
+op("/v1/jobs/{id}", "get", "A background job: its status (queued, running, done, failed), progress and, once finished, the answer of its route (result, or error).", opid="getJob", tags=["service"],
+   parameters=[P("id", "Job id", {"type": "integer", "minimum": 1}, "path", True)],
+   responses={"200": {"description": "the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}, **errs(400, 401, 404, 429)})
 op("/v1/tiles/{z}/{x}/{y}.png", "get", "A 256x256 XYZ (Web Mercator) map tile drawn from the catalog's rasters; transparent where there is none.", opid="getTile", tags=["catalog"],
    parameters=[P("z", "Zoom 0..24", {"type": "integer", "minimum": 0, "maximum": 24}, "path", True),
                P("x", "Column", {"type": "integer", "minimum": 0}, "path", True),
@@ -115,6 +121,10 @@ doc = {
    "Scene": {"type": "object", "properties": {"id": {"type": "integer"}, "path": {"type": "string"}, "crs": {"type": "string"}, "epsg": {"type": ["integer", "null"]},
        "width": {"type": "integer"}, "height": {"type": "integer"}, "bands": {"type": "array"}, "time": {"type": ["string", "null"]}, "hash": {"type": "string"},
        "bbox": {"type": "array", "items": {"type": "number"}}, "footprint": {"type": "object"}}},
+   "Job": {"type": "object", "properties": {"id": {"type": "integer"}, "route": {"type": "string"}, "scene_id": {"type": "integer"},
+       "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+       "progress": {"type": "object", "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}, "fraction": {"type": "number"}}},
+       "seconds": {"type": "number"}, "answer_status": {"type": "integer"}, "result": {"type": "object"}, "error": {"type": "object"}}},
    "AtResult": {"type": "object", "properties": {"scene": {"$ref": "#/components/schemas/Scene"},
        "tile": {"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}, "w": {"type": "integer"}, "h": {"type": "integer"}, "bounds": {"type": "array", "items": {"type": "number"}}}},
        "prediction_id": {"type": ["integer", "null"]}, "model": {"type": "string"}, "result": {"type": "object"}}}}}}

@@ -120,8 +120,18 @@ async function segmentScene(id, status, opacity, legend, button) {
   button.disabled = true;
   status.textContent = 'Segmenting...';
   try {
-    const r = await api(`/v1/scenes/${encodeURIComponent(id)}/segment`,
+    // a whole scene can take minutes: a background job, polled for its progress
+    let job = await api(`/v1/scenes/${encodeURIComponent(id)}/segment?async=1`,
       { method: 'POST', headers: { Accept: 'application/json' } });
+    while (job.status === 'queued' || job.status === 'running') {
+      const f = job.progress?.fraction ?? 0;
+      status.textContent = job.status === 'queued' ? 'Waiting for a worker...'
+        : `Segmenting... ${pct(f, 0)} (${job.progress?.done ?? 0} of ${job.progress?.total ?? '?'} windows)`;
+      await new Promise((ok) => setTimeout(ok, 500));
+      job = await api(`/v1/jobs/${encodeURIComponent(job.id)}`);
+    }
+    if (job.status !== 'done') throw new Error(job.error?.message ?? 'the job failed');
+    const r = job.result ?? {};
     overlays.get(id)?.remove();
     const layer = L.tileLayer(
       `/v1/tiles/{z}/{x}/{y}.png?scene=${encodeURIComponent(id)}&layer=segmentation&v=${Date.now()}${keyQuery('&')}`,

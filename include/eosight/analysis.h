@@ -311,6 +311,11 @@ typedef struct eos_segment_params {
      * the mask blended (alpha 0.5) and a legend. */
     const char *mask_path, *probs_path, *vector_path, *overlay_path;
     bool    progress;
+    /* Called after each row of windows with the windows done and their total (and once with 0
+     * before the first); returning false stops the run with EOS_CANCELLED (no output file is
+     * left). NULL: not called. Runs on the calling thread. */
+    bool  (*on_progress)(void *user, int64_t done, int64_t total);
+    void   *progress_user;
 } eos_segment_params;
 
 eos_segment_params eos_segment_default_params(void);

@@ -30,7 +30,8 @@ extern "C" {
     X(LIMIT,         "a size or count limit was exceeded")                       \
     X(BACKEND,       "kernel back-end failure")                                  \
     X(INTERNAL,      "internal error (a bug in eosight)")                        \
-    X(NUMERIC,       "non-finite numbers (NaN or infinity)")
+    X(NUMERIC,       "non-finite numbers (NaN or infinity)")                       \
+    X(CANCELLED,     "cancelled by the caller")
 
 typedef enum eos_status {
 #define EOS_STATUS_ENUM_(name, msg) EOS_##name,

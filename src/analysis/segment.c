@@ -382,6 +382,8 @@ static eos_status seg_rows(seg_run *s, eos_err *err) {
     int B = s->p->batch > 0 ? s->p->batch : 4;
     s->acc_y0 = -(s->ovl / 2);
     eos__progress_start(&s->prog, s->p->progress, "segment", "windows", s->nx * s->ny);
+    if (s->p->on_progress && !s->p->on_progress(s->p->progress_user, 0, s->nx * s->ny))
+        return eos_err_set(err, EOS_CANCELLED, "segmentation cancelled");
     for (int64_t j = 0; j < s->ny; j++) {
         int n = 0;
         for (int64_t i = 0; i < s->nx; i++) {
@@ -400,6 +402,10 @@ static eos_status seg_rows(seg_run *s, eos_err *err) {
         int k = (int)(end - s->acc_y0);
         EOS_TRY(finalize_rows(s, k, err));
         if (k > 0 && j < s->ny - 1) shift_rows(s, k);
+        if (s->p->on_progress &&
+            !s->p->on_progress(s->p->progress_user, (j + 1) * s->nx, s->nx * s->ny))
+            return eos_err_set(err, EOS_CANCELLED, "segmentation cancelled after %lld of %lld "
+                               "windows", (long long)((j + 1) * s->nx), (long long)(s->nx * s->ny));
     }
     eos__progress_show(&s->prog, (double)(s->nx * s->ny), true);
     return EOS_OK;

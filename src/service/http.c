@@ -49,6 +49,19 @@ double svc_now(void) {
  * the CORS origin when configured; the status is kept for the metrics. */
 static enum MHD_Result respond(svc_call *k, unsigned status, const char *content_type,
                                const void *data, size_t len, const char *allow) {
+    if (!k->c) {   /* a background job: keep the answer */
+        svc_capture *cap = k->cap;
+        eos_free(cap->body);
+        cap->body = eos_malloc(len + 1);
+        if (cap->body) {
+            memcpy(cap->body, data, len);
+            cap->body[len] = '\0';
+        }
+        cap->status = cap->body ? status : 500;
+        cap->len = cap->body ? len : 0;
+        snprintf(cap->content_type, sizeof cap->content_type, "%s", content_type);
+        return MHD_YES;
+    }
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data,
                                                              MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
@@ -100,7 +113,7 @@ enum MHD_Result svc_send_error(svc_call *k, unsigned status, const char *allow,
 /* ------------------------------------------------------------------ options */
 
 const char *svc_opt(svc_call *k, const char *key) {
-    const char *v = MHD_lookup_connection_value(k->c, MHD_GET_ARGUMENT_KIND, key);
+    const char *v = k->c ? MHD_lookup_connection_value(k->c, MHD_GET_ARGUMENT_KIND, key) : NULL;
     if (v || !k->rq) return v;
     for (int i = 0; i < k->rq->n_fields; i++)
         if (strcmp(k->rq->field_name[i], key) == 0) return k->rq->field_val[i];

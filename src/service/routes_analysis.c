@@ -160,7 +160,8 @@ static bool parse_opts(svc_call *k, eos_analysis_task task, an_opts *o, enum MHD
         o->polygons = strstr(outputs, "polygons") != NULL;
         o->mask_png = strstr(outputs, "mask_png") != NULL;
     }
-    const char *accept = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Accept");
+    const char *accept = k->c ? MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Accept")
+                              : NULL;
     o->out = OUT_JSON;
     if (accept && task == EOS_ANALYSIS_SEGMENT && !strstr(accept, "application/json")) {
         if (strstr(accept, "image/png")) o->out = OUT_PNG;
@@ -295,6 +296,8 @@ static enum MHD_Result segment(svc_call *k, svc_slot *slot, eos_raster *r, const
     if (o->window) p.window = (int)o->window;
     if (o->overlap >= 0) p.overlap = (int)o->overlap;
     p.mask_path = keep_mask ? keep_mask : mask;
+    p.on_progress = k->progress;
+    p.progress_user = k->progress_user;
     /* polygons are lon/lat: only for a georeferenced image */
     eos_raster_info info;
     eos_raster_get_info(r, &info);
@@ -591,8 +594,11 @@ enum MHD_Result svc_route_scene_segment(svc_call *k) {
                               "--catalog FILE)");
     int64_t id;
     an_opts o;
+    long async;
     if (!svc_scene_id(k, &id, &ret) || !parse_opts(k, EOS_ANALYSIS_SEGMENT, &o, &ret))
         return ret;
+    if (!svc_opt_int(k, "async", 0, 1, 0, &async))
+        return svc_send_error(k, 400, NULL, "async must be 0 or 1");
     o.out = OUT_JSON;
     if (!svc_opt(k, "outputs")) o.polygons = false;   /* a whole scene: only when asked */
     svc_model *m = pick_model(k, EOS_ANALYSIS_SEGMENT, svc_opt(k, "model"), &ret);
@@ -600,6 +606,10 @@ enum MHD_Result svc_route_scene_segment(svc_call *k) {
     eos_catalog_scene sc;
     if (eos_catalog_get(k->s->cat, id, &sc) != EOS_OK)
         return svc_send_error(k, 404, NULL, "no scene %lld in the catalog", (long long)id);
+    if (async && k->c) {   /* checked: run it in the background, answer 202 now */
+        eos_catalog_scene_clear(&sc);
+        return svc_job_submit(k);
+    }
     char mask[4200], tmp[4300], msg[512] = "";
     snprintf(mask, sizeof mask, "%s/scene-%lld.tif", k->s->results_dir, (long long)id);
     snprintf(tmp, sizeof tmp, "%s.part-%lu.tif", mask, atomic_fetch_add(&g_vrt_seq, 1));

@@ -143,6 +143,7 @@ static const svc_route k_routes[] = {
     { "GET", "/v1/scenes/{id}/predictions", svc_route_scene_predictions, 0, false },
     { "POST", "/v1/scenes/{id}/segment", svc_route_scene_segment, EOS_ANALYSIS_SEGMENT, true },
     { "GET", "/v1/tiles/{z}/{x}/{y}.png", svc_route_tile, 0, true },
+    { "GET", "/v1/jobs/{id}", svc_route_job, 0, false },
 };
 
 const svc_route *svc_routes(int *n) {
@@ -323,7 +324,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_unlock(&s->mu);
         svc_metrics_gauge_add(s->metrics, SVC_GAUGE_IN_FLIGHT, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        svc_call k = { s, c, rq, NULL, 0 };
+        svc_call k = { s, c, rq, NULL, 0, NULL, NULL, NULL };
         if (cl && strtoull(cl, NULL, 10) > s->p.max_body_bytes)
             return svc_send_error(&k, 413, NULL, "body of %s bytes is over the limit of %zu "
                                   "bytes", cl, s->p.max_body_bytes);
@@ -334,7 +335,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
-    svc_call k = { s, c, rq, NULL, 0 };
+    svc_call k = { s, c, rq, NULL, 0, NULL, NULL, NULL };
     if (rq->too_big)
         return svc_send_error(&k, 413, NULL, "body over the limit of %zu bytes",
                               s->p.max_body_bytes);
@@ -495,7 +496,7 @@ static eos_status start_extras(eos_service *s, eos_err *err) {
                                  NULL };
         EOS_TRY(svc_access_create(&ap, &s->access, s->notes, sizeof s->notes, err));
     }
-    if (s->cat && !(s->tiler = svc_tiler_create()))
+    if ((s->cat && !(s->tiler = svc_tiler_create())) || svc_jobs_create(s) != EOS_OK)
         return eos_err_set(err, EOS_NOMEM, "out of memory");
     return EOS_OK;
 }
@@ -565,6 +566,7 @@ void eos_service_stop(eos_service *s) {
 void eos_service_free(eos_service *s) {
     if (!s) return;
     eos_service_stop(s);
+    svc_jobs_free(s);   /* cancels the running background jobs and waits for them */
     for (int i = 0; i < s->reg.n; i++) svc_batcher_stop(&s->reg.models[i].batcher);
     svc_registry_free(&s->reg);
     eos_catalog_close(s->cat);

@@ -137,6 +137,7 @@ struct eos_service {
     int                in_flight;          /* requests between first call and completion */
     bool               stopped;
     eos_ctx           *log;                /* the creator's context: log lines */
+    struct svc_jobs   *jobs;               /* background jobs (jobs.c) */
     char               notes[512];         /* start-up warnings (eos_service_notes) */
 };
 
@@ -163,12 +164,25 @@ typedef struct svc_req {
 
 typedef struct svc_route svc_route;
 
+/* An answer kept instead of sent: the routes run by a background job (jobs.c) answer into
+ * it (a svc_call without a connection). */
+typedef struct svc_capture {
+    unsigned status;
+    char     content_type[64];
+    char    *body;       /* eos_malloc, NUL-terminated */
+    size_t   len;
+} svc_capture;
+
 typedef struct svc_call {
     eos_service            *s;
-    struct MHD_Connection  *c;
+    struct MHD_Connection  *c;             /* NULL in a background job: answers go to cap */
     svc_req                *rq;
     const svc_route        *route;
     int                     retry_after;   /* Retry-After seconds of a 429 (0: 1) */
+    svc_capture            *cap;
+    /* a background job's progress (segmentation windows); false from it cancels */
+    bool                  (*progress)(void *user, int64_t done, int64_t total);
+    void                   *progress_user;
 } svc_call;
 
 /* Answer text / bytes with a content type; 503 and 429 get Retry-After: retry_after s. */
@@ -221,6 +235,15 @@ void svc_release(eos_service *s);
 enum MHD_Result svc_route_analyze(svc_call *k);        /* arg: task */
 enum MHD_Result svc_route_analyze_at(svc_call *k);     /* arg: task */
 enum MHD_Result svc_route_scene_segment(svc_call *k);
+
+/* jobs.c: background jobs (POST /v1/scenes/{id}/segment?async=1, GET /v1/jobs/{id}) */
+eos_status svc_jobs_create(eos_service *s);
+/* Cancel the running jobs and wait for their threads; then free. */
+void svc_jobs_free(eos_service *s);
+/* Start the route k as a background job (its query options copied); answers 202 with the
+ * job, or 503 when too many jobs are unfinished. */
+enum MHD_Result svc_job_submit(svc_call *k);
+enum MHD_Result svc_route_job(svc_call *k);
 
 /* routes_catalog.c */
 /* The {id} capture of a scenes route; answers 400 when malformed. */

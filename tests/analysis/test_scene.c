@@ -10,6 +10,8 @@
  */
 #include "common/test.h"
 
+#include <unistd.h>
+
 #ifdef EOS_WITH_GDAL
 
 #include "analysis/fixture.h"
@@ -103,6 +105,7 @@ static void test_two_halves(void) {
             EXPECT_OK(eos_segment_result_json(a, &res, &js));
             EXPECT_TRUE(js && strstr(js, "\"name\":\"left\",\"color\":\"#102030\",\"pixels\":27400,"
                                          "\"area_m2\":2740000.000"));
+            EXPECT_TRUE(js && strstr(js, "\"georeferenced\":true"));
             eos_free(js);
             eos_segment_result_free(&res);
             if (!read_u8(mask, 1, W, H, got)) {
@@ -150,6 +153,55 @@ static double ellipsoid_cell_m2(double dlon_deg, double lat1, double lat2) {
  * 557 m x 1117 m, shrinking towards the north, so the northern class covers less ground than
  * its pixel count at the scene's mean pixel area says. Areas add up row by row, each row's
  * pixels by the ellipsoid's area of that row. */
+/* The progress callback sees 0, then every row of windows (5 rows of 7), and stops the run
+ * when it answers false: EOS_CANCELLED, and no mask left under the output name. */
+typedef struct prog_log { int64_t calls, last_done, total, stop_after; } prog_log;
+
+static bool on_prog(void *user, int64_t done, int64_t total) {
+    prog_log *l = user;
+    l->calls++;
+    l->last_done = done;
+    l->total = total;
+    return l->calls <= l->stop_after;
+}
+
+static void test_progress_cancel(void) {
+    enum { W = 300, H = 200, BORDER = 137 };
+    fx f;
+    ASSERT_TRUE(fx_open(&f, "progress"));
+    char model[512], scene[512], mask[512];
+    float *px = halves(W, H, BORDER, 3);
+    eos_analyzer *a = NULL;
+    eos_raster *r = NULL;
+    if (!px || !point_model(fx_path(&f, "point2.onnx", model), 2, k_seg2_meta) ||
+        !write_scene(fx_path(&f, "halves.tif", scene), 2, W, H, px, NULL)) {
+        TEST_FAIL_("fixtures");
+    } else if ((a = open_an(f.ctx, model)) && (r = open_img(a, f.ctx, scene))) {
+        eos_segment_params p = eos_segment_default_params();
+        p.window = 64;
+        p.overlap = 16;
+        p.mask_path = fx_path(&f, "mask.tif", mask);
+        prog_log l = { 0, 0, 0, 100 };
+        p.on_progress = on_prog;
+        p.progress_user = &l;
+        eos_segment_result res;
+        if (segment(a, r, &p, &res)) eos_segment_result_free(&res);
+        EXPECT_EQ_INT(l.calls, 6);   /* 0, then 5 rows */
+        EXPECT_EQ_INT(l.last_done, 35);
+        EXPECT_EQ_INT(l.total, 35);
+        unlink(mask);
+        l = (prog_log){ 0, 0, 0, 2 };   /* stop after the second row */
+        EXPECT_STATUS(eos_segment_scene(a, r, &p, &res), EOS_CANCELLED);
+        EXPECT_EQ_INT(l.calls, 3);
+        EXPECT_EQ_INT(l.last_done, 14);
+        EXPECT_TRUE(access(mask, F_OK) != 0);
+    }
+    eos_raster_close(r);
+    eos_analyzer_free(a);
+    free(px);
+    fx_close(&f);
+}
+
 static void test_geographic_areas(void) {
     enum { W = 90, H = 120, BORDER = 50 };   /* rows [0, 50): class 0 */
     static const double gt[6] = { 10.0, 0.01, 0, 60.6, 0, -0.01 };
@@ -714,7 +766,7 @@ static void test_segment_georef(void) {
     fx_close(&f);
 }
 
-TEST_MAIN(TEST(test_two_halves), TEST(test_geographic_areas), TEST(test_window_shapes),
+TEST_MAIN(TEST(test_two_halves), TEST(test_progress_cancel), TEST(test_geographic_areas), TEST(test_window_shapes),
           TEST(test_scales_and_post), TEST(test_tiled_equals_single),
           TEST(test_polygon_across_windows), TEST(test_nodata), TEST(test_segment_georef))
 

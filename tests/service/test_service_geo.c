@@ -358,6 +358,44 @@ static void test_scenes(void) {
         expect(http(port, "POST", "/v1/scenes/9/segment", NULL, 0), 404, "no scene 9",
                "segment scene 9");
 
+        /* the same in the background: 202 with a job, then its progress and answer */
+        r = http(port, "POST", "/v1/scenes/1/segment?async=1&model=seg", NULL, 0);
+        EXPECT_EQ_INT(r.status, 202);
+        v = body_json(&r);
+        int64_t job = json_integer_value(json_object_get(v, "id"));
+        EXPECT_TRUE(job > 0);
+        json_decref(v);
+        char jurl[64];
+        snprintf(jurl, sizeof jurl, "/v1/jobs/%lld", (long long)job);
+        json_t *jv = NULL;
+        for (int tries = 0; tries < 200; tries++) {   /* up to 10 s */
+            r = http(port, "GET", jurl, NULL, 0);
+            jv = body_json(&r);
+            const char *st = json_string_value(json_object_get(jv, "status"));
+            if (st && (!strcmp(st, "done") || !strcmp(st, "failed"))) break;
+            json_decref(jv);
+            jv = NULL;
+            nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+        }
+        EXPECT_STR_EQ(json_string_value(json_object_get(jv, "status")), "done");
+        EXPECT_EQ_INT((int)json_integer_value(json_object_get(jv, "answer_status")), 200);
+        json_t *prog = json_object_get(jv, "progress");
+        EXPECT_NEAR(json_number_value(json_object_get(prog, "fraction")), 1.0, 0);
+        EXPECT_TRUE(json_integer_value(json_object_get(prog, "total")) >= 1);
+        json_t *jres = json_object_get(jv, "result");
+        EXPECT_EQ_INT((int)json_integer_value(json_object_get(jres, "scene_id")), 1);
+        EXPECT_NEAR(class_field(jres, "c0", "pixels"), SPLIT * H, 0);
+        json_decref(jv);
+        expect(http(port, "POST", "/v1/scenes/9/segment?async=1", NULL, 0), 404, "no scene 9",
+               "async on a missing scene: checked before the job");
+        expect(http(port, "POST", "/v1/scenes/1/segment?async=2", NULL, 0), 400, "async",
+               "async 2");
+        expect(http(port, "GET", "/v1/jobs/9999", NULL, 0), 404, "no job 9999", "job 9999");
+        expect(http(port, "GET", "/v1/jobs/x", NULL, 0), 400, "positive integer", "job x");
+        /* a job still running when the service stops is cancelled (freed below) */
+        expect(http(port, "POST", "/v1/scenes/1/segment?async=1&window=32&overlap=0", NULL, 0),
+               202, "\"status\"", "a job left to the stop");
+
         /* newer and older scenes over the same ground: -at takes the newest acquisition */
         char newer[512], older[512];
         float *px = eos_malloc(3 * W * H * sizeof *px);
