@@ -7,7 +7,7 @@
 import socket, random, sys, time, os
 port = int(sys.argv[1]); dur = float(sys.argv[2])
 random.seed(7)
-imgs = [open(f,'rb').read() for f in ['tests/data/images/Forest_3.jpg','tests/data/images/SeaLake_3.jpg']]
+imgs = [open(f,'rb').read() for f in ['tests/fuzz/corpus/raster/rgb.jpg','tests/fuzz/corpus/raster/u8_striped_lzw_4326.tif']]
 paths = ['/v1/classify','/v1/tag','/v1/clouds','/v1/segment','/v1/classify-at','/v1/scenes','/v1/scenes/1',
          '/v1/scenes/1/predictions','/v1/tiles/3/4/2.png','/v1/models','/metrics','/openapi.json','/','/map',
          '/v1/scenes/99999999999999999999','/v1/tiles/99/1/1.png','/v1/scenes/1/segment','/assets/../../etc/passwd']

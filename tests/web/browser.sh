@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/web/browser.sh EOSIGHT [BUILD_DIR] - the browser test of the web app (docs/web.md):
 # starts the real `eosight serve` on a free port (--port 0) with the models of models/ and a
-# catalog of one georeferenced GeoTIFF made here from a repo test image (gdal_translate
+# catalog of one georeferenced GeoTIFF made here from a test image (gdal_translate
 # -a_srs/-a_ullr, then `eosight catalog add`), and lets tests/web/browser.mjs drive Debian's
 # chromium (headless, through the playwright-core that the build's `npm ci` put in
 # BUILD_DIR/web/npm/node_modules) over the upload page and the map page. Screenshots go to
@@ -31,20 +31,46 @@ stamp=$(head -1 "$BUILD/web/npm.stamp" 2>/dev/null)
 [ -d "$MODULES/playwright-core" ] || skip "no $MODULES/playwright-core: npm ci did not run in this build ($BUILD/web/npm.stamp says why)"
 command -v gdal_translate >/dev/null || skip "gdal_translate not found (gdal-bin)"
 
-IMAGE="$ROOT/tests/data/images/Forest_3.jpg"
-if [ -f "$MODELS/eurosat-rgb-scene.onnx" ]; then
+tmp=$(mktemp -d); pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# The image: a real EuroSAT forest image from ../shared when it is there (datasets stay in
+# ../shared, never in the repository), else one made here: 64 x 64 dark green canopy texture
+# (a P6 PPM written by printf, then JPEG), which the cloud model must call clear.
+REAL="${EOS_SHARED:-$ROOT/../shared}/data/eurosat-rgb/images/Forest/Forest_3.jpg"
+synth_forest() {   # synth_forest OUT.jpg
+    local ppm="$tmp/forest.ppm" x y v r g b bytes=""
+    {
+        printf 'P6\n64 64\n255\n'
+        for ((y = 0; y < 64; y++)); do
+            bytes=""
+            for ((x = 0; x < 64; x++)); do
+                v=$(( (x * 37 + y * 91 + (x * y) % 23) % 29 ))   # deterministic texture
+                r=$(( 30 + v / 2 )); g=$(( 60 + v )); b=$(( 35 + v / 3 ))
+                bytes+=$(printf '\\x%02x\\x%02x\\x%02x' "$r" "$g" "$b")
+            done
+            printf "$bytes"
+        done
+    } > "$ppm"
+    gdal_translate -q -of JPEG "$ppm" "$1"
+}
+if [ -f "$REAL" ]; then
+    IMAGE="$REAL"
+else
+    IMAGE="$tmp/forest.jpg"
+    synth_forest "$IMAGE" || { echo "FAIL cannot make the test image"; exit 1; }
+    echo "note: $REAL is absent (no ../shared): the test uses a synthetic forest texture"
+fi
+if [ -f "$MODELS/eurosat-rgb-scene.onnx" ] && [ "$IMAGE" = "$REAL" ]; then
     TASK=classify; EXPECT=Forest
 elif [ -f "$MODELS/clouds.onnx" ]; then
     TASK=clouds; EXPECT=Clear
-    echo "note: $MODELS/eurosat-rgb-scene.onnx is absent: the upload and map checks use the cloud model"
+    echo "note: the upload and map checks use the cloud model (the EuroSAT classifier or the real image is absent)"
 else
     skip "neither eurosat-rgb-scene.onnx nor clouds.onnx is in $MODELS"
 fi
 
-tmp=$(mktemp -d); pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-
-# The scene: the Forest image placed at 10 m pixels in UTM 32N (lon 9.0, lat 47.85).
+# The scene: the forest image placed at 10 m pixels in UTM 32N (lon 9.0, lat 47.85).
 SCENE="$tmp/forest_20230615.tif"
 gdal_translate -q -of GTiff -a_srs EPSG:32632 -a_ullr 500000 5300000 500640 5299360 \
     -mo "TIFFTAG_DATETIME=2023:06:15 10:30:00" "$IMAGE" "$SCENE" || { echo "FAIL gdal_translate"; exit 1; }
@@ -67,7 +93,7 @@ echo "server: $url (models of $MODELS, catalog of 1 scene)"
 
 mkdir -p "$ART"
 node "$ROOT/tests/web/browser.mjs" --url "$url" --modules "$MODULES" --chromium "$CHROMIUM" \
-    --image "$IMAGE" --bad "$ROOT/tests/data/images/README.md" --task "$TASK" --expect "$EXPECT" \
+    --image "$IMAGE" --bad "$ROOT/tests/web/browser.sh" --task "$TASK" --expect "$EXPECT" \
     --out "$ART"
 rc=$?
 echo "screenshots: $ART"
