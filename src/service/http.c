@@ -145,6 +145,19 @@ bool svc_opt_double(svc_call *k, const char *key, double lo, double hi, double d
     return true;
 }
 
+bool svc_path_id(svc_call *k, const char *what, int64_t *id, enum MHD_Result *ret) {
+    const char *v = k->rq->caps[0];
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < 1) {
+        *ret = svc_send_error(k, 400, NULL, "%s id '%s' is not a positive integer", what, v);
+        return false;
+    }
+    *id = x;
+    return true;
+}
+
 /* ------------------------------------------------------------------ route patterns */
 
 /* Length of the path segment at p (up to '/' or the end). */

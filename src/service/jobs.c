@@ -218,11 +218,9 @@ enum MHD_Result svc_job_submit(svc_call *k) {
 
 enum MHD_Result svc_route_job(svc_call *k) {
     svc_jobs *j = k->s->jobs;
-    char *end;
-    long long id = strtoll(k->rq->caps[0], &end, 10);
-    if (end == k->rq->caps[0] || *end || id < 1)
-        return svc_send_error(k, 400, NULL, "job id '%s' is not a positive integer",
-                              k->rq->caps[0]);
+    int64_t id;
+    enum MHD_Result ret;
+    if (!svc_path_id(k, "job", &id, &ret)) return ret;
     pthread_mutex_lock(&j->mu);
     char *text = NULL;
     bool found = false;
@@ -233,9 +231,9 @@ enum MHD_Result svc_route_job(svc_call *k) {
         }
     pthread_mutex_unlock(&j->mu);
     if (!found)
-        return svc_send_error(k, 404, NULL, "no job %lld (the %d most recent jobs are kept)", id,
-                              MAX_JOBS);
-    enum MHD_Result ret = text ? svc_send_text(k, 200, text)
+        return svc_send_error(k, 404, NULL, "no job %lld (the %d most recent jobs are kept)",
+                              (long long)id, MAX_JOBS);
+    ret = text ? svc_send_text(k, 200, text)
                                : svc_send_error(k, 500, NULL, "out of memory");
     free(text);   /* jansson's allocation */
     return ret;

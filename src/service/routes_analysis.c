@@ -266,18 +266,23 @@ static bool image_json(svc_call *k, svc_model *m, svc_slot **slotp, eos_raster *
 
 /* ------------------------------------------------------------------ segmentation */
 
-/* The mask PNG of a written mask GeoTIFF, nodata (255) transparent. */
-static bool mask_to_png(const char *tif, const char *png) {
-    GDALDatasetH src = GDALOpen(tif, GA_ReadOnly);
+/* gdal_translate src to dst with the options argv (NULL-terminated). */
+static bool translate(const char *src_path, const char *dst_path, char **argv) {
+    GDALDatasetH src = GDALOpen(src_path, GA_ReadOnly);
     if (!src) return false;
-    char *argv[] = { "-of", "PNG", "-q", NULL };
     GDALTranslateOptions *opt = GDALTranslateOptionsNew(argv, NULL);
-    GDALDatasetH dst = opt ? GDALTranslate(png, src, opt, NULL) : NULL;
+    GDALDatasetH dst = opt ? GDALTranslate(dst_path, src, opt, NULL) : NULL;
     GDALTranslateOptionsFree(opt);
     bool ok = dst != NULL;
     if (dst) GDALClose(dst);
     GDALClose(src);
     return ok;
+}
+
+/* The mask PNG of a written mask GeoTIFF (its colour table kept). */
+static bool mask_to_png(const char *tif, const char *png) {
+    char *argv[] = { "-of", "PNG", "-q", NULL };
+    return translate(tif, png, argv);
 }
 
 /* Segment an opened image; answers every outcome. prediction: when not NULL, receives the
@@ -436,21 +441,13 @@ static bool scene_at(eos_catalog *cat, double lon, double lat, eos_catalog_scene
 
 /* A VRT of the window of path, at vrt. */
 static bool window_vrt(const char *path, const eos_catalog_window *w, const char *vrt) {
-    GDALDatasetH src = GDALOpen(path, GA_ReadOnly);
-    if (!src) return false;
     char xs[4][32];
     snprintf(xs[0], 32, "%lld", (long long)w->x);
     snprintf(xs[1], 32, "%lld", (long long)w->y);
     snprintf(xs[2], 32, "%lld", (long long)w->w);
     snprintf(xs[3], 32, "%lld", (long long)w->h);
     char *argv[] = { "-of", "VRT", "-q", "-srcwin", xs[0], xs[1], xs[2], xs[3], NULL };
-    GDALTranslateOptions *opt = GDALTranslateOptionsNew(argv, NULL);
-    GDALDatasetH dst = opt ? GDALTranslate(vrt, src, opt, NULL) : NULL;
-    GDALTranslateOptionsFree(opt);
-    bool ok = dst != NULL;
-    if (dst) GDALClose(dst);
-    GDALClose(src);
-    return ok;
+    return translate(path, vrt, argv);
 }
 
 /* The body {"lat","lon","model"?}. */
@@ -585,7 +582,7 @@ enum MHD_Result svc_route_analyze_at(svc_call *k) {
     return ret;
 }
 
-/* ------------------------------------------------------------------ POST /v1/scenes/{id}/segment */
+/* ------------------------------------------------------------ POST /v1/scenes/{id}/segment */
 
 enum MHD_Result svc_route_scene_segment(svc_call *k) {
     enum MHD_Result ret = MHD_NO;
@@ -595,7 +592,7 @@ enum MHD_Result svc_route_scene_segment(svc_call *k) {
     int64_t id;
     an_opts o;
     long async;
-    if (!svc_scene_id(k, &id, &ret) || !parse_opts(k, EOS_ANALYSIS_SEGMENT, &o, &ret))
+    if (!svc_path_id(k, "scene", &id, &ret) || !parse_opts(k, EOS_ANALYSIS_SEGMENT, &o, &ret))
         return ret;
     if (!svc_opt_int(k, "async", 0, 1, 0, &async))
         return svc_send_error(k, 400, NULL, "async must be 0 or 1");

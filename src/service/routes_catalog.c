@@ -24,19 +24,6 @@ static enum MHD_Result no_catalog(svc_call *k) {
                           "--catalog FILE)");
 }
 
-bool svc_scene_id(svc_call *k, int64_t *id, enum MHD_Result *ret) {
-    const char *v = k->rq->caps[0];
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < 1) {
-        *ret = svc_send_error(k, 400, NULL, "scene id '%s' is not a positive integer", v);
-        return false;
-    }
-    *id = x;
-    return true;
-}
-
 /* limit= (1 .. EOS_CATALOG_MAX_LIMIT, default 100) and offset= (>= 0); answers 400 itself. */
 static bool paging(svc_call *k, long *limit, long *offset, enum MHD_Result *ret) {
     if (svc_opt_int(k, "limit", 1, EOS_CATALOG_MAX_LIMIT, 100, limit) &&
@@ -170,15 +157,16 @@ enum MHD_Result svc_route_scene(svc_call *k) {
     if (!k->s->cat) return no_catalog(k);
     enum MHD_Result ret = MHD_NO;
     int64_t id;
-    if (!svc_scene_id(k, &id, &ret)) return ret;
+    if (!svc_path_id(k, "scene", &id, &ret)) return ret;
     eos_catalog_scene sc;
     eos_status st = eos_catalog_get(k->s->cat, id, &sc);
     if (st == EOS_NOT_FOUND)
         return svc_send_error(k, 404, NULL, "no scene %lld in the catalog", (long long)id);
     if (st != EOS_OK) return svc_send_error(k, 500, NULL, "catalog read failed");
     char *js = NULL;
-    ret = eos_catalog_scene_json(&sc, &js) == EOS_OK ? svc_send_text(k, 200, js)
-                                                     : svc_send_error(k, 500, NULL, "out of memory");
+    ret = eos_catalog_scene_json(&sc, &js) == EOS_OK
+              ? svc_send_text(k, 200, js)
+              : svc_send_error(k, 500, NULL, "out of memory");
     eos_free(js);
     eos_catalog_scene_clear(&sc);
     return ret;
@@ -189,7 +177,7 @@ enum MHD_Result svc_route_scene_predictions(svc_call *k) {
     enum MHD_Result ret = MHD_NO;
     int64_t id;
     long limit, offset;
-    if (!svc_scene_id(k, &id, &ret) || !paging(k, &limit, &offset, &ret)) return ret;
+    if (!svc_path_id(k, "scene", &id, &ret) || !paging(k, &limit, &offset, &ret)) return ret;
     eos_catalog_prediction *p = NULL;
     size_t n = 0;
     eos_status st = eos_catalog_predictions(k->s->cat, id, offset, limit, &p, &n);
@@ -219,7 +207,8 @@ enum MHD_Result svc_route_tile(svc_call *k) {
     if (!k->s->cat) return no_catalog(k);
     long z, x, y, scene;
     if (!tile_coord(k->rq->caps[0], &z) || !tile_coord(k->rq->caps[1], &x) ||
-        !tile_coord(k->rq->caps[2], &y) || z > SVC_TILE_MAX_Z || !svc_tile_valid((int)z, (int)x, (int)y))
+        !tile_coord(k->rq->caps[2], &y) || z > SVC_TILE_MAX_Z ||
+        !svc_tile_valid((int)z, (int)x, (int)y))
         return svc_send_error(k, 400, NULL, "no tile %s/%s/%s: z must be 0..%d and x, y in "
                               "0..2^z-1", k->rq->caps[0], k->rq->caps[1], k->rq->caps[2],
                               SVC_TILE_MAX_Z);

@@ -124,26 +124,27 @@ static enum MHD_Result route_openapi(svc_call *k) {
 /* ------------------------------------------------------------------ the route table */
 
 static const svc_route k_routes[] = {
-    { "GET", "/healthz", route_health, 0, false },
-    { "GET", "/readyz", route_ready, 0, false },
-    { "GET", "/metrics", route_metrics, 0, false },
-    { "GET", "/openapi.json", route_openapi, 0, false },
-    { "GET", "/v1/models", route_models, 0, false },
-    { "GET", "/v1/models/{name}", route_model, 0, false },
-    { "POST", "/v1/classify", svc_route_analyze, EOS_ANALYSIS_CLASSIFY, true },
-    { "POST", "/v1/tag", svc_route_analyze, EOS_ANALYSIS_TAG, true },
-    { "POST", "/v1/clouds", svc_route_analyze, EOS_ANALYSIS_CLOUD, true },
-    { "POST", "/v1/segment", svc_route_analyze, EOS_ANALYSIS_SEGMENT, true },
-    { "POST", "/v1/classify-at", svc_route_analyze_at, EOS_ANALYSIS_CLASSIFY, true },
-    { "POST", "/v1/tag-at", svc_route_analyze_at, EOS_ANALYSIS_TAG, true },
-    { "POST", "/v1/clouds-at", svc_route_analyze_at, EOS_ANALYSIS_CLOUD, true },
-    { "POST", "/v1/segment-at", svc_route_analyze_at, EOS_ANALYSIS_SEGMENT, true },
-    { "GET", "/v1/scenes", svc_route_scenes, 0, false },
-    { "GET", "/v1/scenes/{id}", svc_route_scene, 0, false },
-    { "GET", "/v1/scenes/{id}/predictions", svc_route_scene_predictions, 0, false },
-    { "POST", "/v1/scenes/{id}/segment", svc_route_scene_segment, EOS_ANALYSIS_SEGMENT, true },
-    { "GET", "/v1/tiles/{z}/{x}/{y}.png", svc_route_tile, 0, true },
-    { "GET", "/v1/jobs/{id}", svc_route_job, 0, false },
+    { "GET", "/healthz", route_health, 0, false, false },
+    { "GET", "/readyz", route_ready, 0, false, false },
+    { "GET", "/metrics", route_metrics, 0, false, false },
+    { "GET", "/openapi.json", route_openapi, 0, false, false },
+    { "GET", "/v1/models", route_models, 0, false, false },
+    { "GET", "/v1/models/{name}", route_model, 0, false, false },
+    { "POST", "/v1/classify", svc_route_analyze, EOS_ANALYSIS_CLASSIFY, true, false },
+    { "POST", "/v1/tag", svc_route_analyze, EOS_ANALYSIS_TAG, true, false },
+    { "POST", "/v1/clouds", svc_route_analyze, EOS_ANALYSIS_CLOUD, true, false },
+    { "POST", "/v1/segment", svc_route_analyze, EOS_ANALYSIS_SEGMENT, true, false },
+    { "POST", "/v1/classify-at", svc_route_analyze_at, EOS_ANALYSIS_CLASSIFY, true, false },
+    { "POST", "/v1/tag-at", svc_route_analyze_at, EOS_ANALYSIS_TAG, true, false },
+    { "POST", "/v1/clouds-at", svc_route_analyze_at, EOS_ANALYSIS_CLOUD, true, false },
+    { "POST", "/v1/segment-at", svc_route_analyze_at, EOS_ANALYSIS_SEGMENT, true, false },
+    { "GET", "/v1/scenes", svc_route_scenes, 0, false, false },
+    { "GET", "/v1/scenes/{id}", svc_route_scene, 0, false, false },
+    { "GET", "/v1/scenes/{id}/predictions", svc_route_scene_predictions, 0, false, false },
+    { "POST", "/v1/scenes/{id}/segment", svc_route_scene_segment, EOS_ANALYSIS_SEGMENT, true,
+      false },
+    { "GET", "/v1/tiles/{z}/{x}/{y}.png", svc_route_tile, 0, true, true },
+    { "GET", "/v1/jobs/{id}", svc_route_job, 0, false, false },
 };
 
 const svc_route *svc_routes(int *n) {
@@ -179,9 +180,7 @@ static bool access_ok(svc_call *k, enum MHD_Result *ret) {
     client_addr(k->c, addr, sizeof addr);
     svc_access_result res;
     const char *x_key = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "X-API-Key");
-    /* map tiles are fetched by the browser as images, which cannot send headers: they may
-     * carry the key as ?api_key= */
-    if (!x_key && k->route && k->route->fn == svc_route_tile)
+    if (!x_key && k->route->query_key)
         x_key = MHD_lookup_connection_value(k->c, MHD_GET_ARGUMENT_KIND, "api_key");
     svc_access_verdict v = svc_access_check(
         k->s->access, MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Authorization"),

@@ -206,6 +206,8 @@ bool svc_opt_int(svc_call *k, const char *key, long lo, long hi, long def, long 
 /* A double option in [lo, hi]. */
 bool svc_opt_double(svc_call *k, const char *key, double lo, double hi, double def,
                     double *out);
+/* The first path capture as a positive id ("scene", "job": named in the 400 message). */
+bool svc_path_id(svc_call *k, const char *what, int64_t *id, enum MHD_Result *ret);
 /* Seconds of a monotonic clock. */
 double svc_now(void);
 
@@ -220,6 +222,8 @@ struct svc_route {
     svc_handler fn;
     int         arg;        /* the handler's argument (the task of analysis routes) */
     bool        analysis;   /* goes through admission (bounded work queue) */
+    bool        query_key;  /* also takes the API key as ?api_key= (map tiles: the browser
+                             * fetches them as images, which cannot send headers) */
 };
 
 /* The route table (service.c), n entries. */
@@ -246,8 +250,6 @@ enum MHD_Result svc_job_submit(svc_call *k);
 enum MHD_Result svc_route_job(svc_call *k);
 
 /* routes_catalog.c */
-/* The {id} capture of a scenes route; answers 400 when malformed. */
-bool svc_scene_id(svc_call *k, int64_t *id, enum MHD_Result *ret);
 enum MHD_Result svc_route_scenes(svc_call *k);
 enum MHD_Result svc_route_scene(svc_call *k);
 enum MHD_Result svc_route_scene_predictions(svc_call *k);
